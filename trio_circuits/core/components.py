@@ -1,0 +1,94 @@
+"""``BaseComponent`` and ``Component``: managers whose methods are handlers.
+
+A :class:`BaseComponent` registers the methods marked with ``@handler``;
+a :class:`Component` also turns every public method defined in a user subclass into
+a handler for the event of the same name.  Handlers are bound when the component is
+constructed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Hashable
+from types import MethodType
+from typing import Any
+
+from .handlers import handler
+from .manager import Manager, _class_handlers
+
+__all__ = ["BaseComponent", "Component"]
+
+
+class BaseComponent(Manager):
+    """A component: a node of the tree with a channel and ``@handler`` methods.
+
+    Args:
+        channel: the channel this component's handlers listen on and its events go to
+            by default (``"*"``: every channel).  May also be a class attribute.
+        args: positional arguments for the optional ``init(self, *args, **kwargs)``
+            hook.
+        kwargs: keyword arguments for ``init`` (``channel=`` included, as circuits
+            does).
+
+    Components assigned as public attributes (in ``__init__``, in ``init`` or on the
+    class) are registered as children automatically.
+    """
+
+    channel: Hashable = "*"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._init_manager()
+        channel = kwargs.get("channel", None)
+        if channel is not None or "channel" in kwargs:
+            self.__dict__["channel"] = channel or "*"
+        init = getattr(self, "init", None)
+        if init is None:
+            extra = dict(kwargs)
+            extra.pop("channel", None)
+            if args or extra:
+                raise TypeError(
+                    f"{type(self).__name__}() got unexpected arguments {args!r} {extra!r}"
+                )
+        for name, fn in _class_handlers(type(self)):
+            bound = MethodType(fn, self) if inspect.isfunction(fn) else fn
+            self._add_handler(bound, name)
+        for klass in reversed(type(self).__mro__):
+            for attr, value in list(vars(klass).items()):
+                self._adopt(attr, value)
+        for attr, value in list(self.__dict__.items()):
+            self._adopt(attr, value)
+        if init is not None:
+            init(*args, **kwargs)
+
+    def _adopt(self, attr: str, value: object) -> None:
+        if (
+            isinstance(value, BaseComponent)
+            and not attr.startswith("_")
+            and value is not self
+            and value._parent is value
+            and value is not self._root
+        ):
+            value.register(self)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if "_handlers" in self.__dict__:
+            self._adopt(name, value)
+
+
+class Component(BaseComponent):
+    """A :class:`BaseComponent` whose public methods are handlers.
+
+    Every public method (no leading ``_``) defined in a subclass handles the event
+    named after it, unless it is marked ``@handler(False)`` or already carries
+    ``@handler``.  The optional ``init`` hook is never a handler.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if name.startswith("_") or name == "init" or not inspect.isfunction(value):
+                continue
+            if hasattr(value, "handler"):
+                continue
+            setattr(cls, name, handler(name)(value))

@@ -1,0 +1,206 @@
+"""``Value``: the result of firing an event, filled in as its handlers finish.
+
+A Value is plain data plus :meth:`Value.wait`.  The counters that decide when an
+event (and the cascade it started) has finished live here too, driven by the
+dispatcher; :mod:`trio_circuits.core._completion` holds the pure bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+if TYPE_CHECKING:
+    from .events import Event
+
+__all__ = ["Value"]
+
+
+def _resolve(x: Any) -> Any:
+    if isinstance(x, Value):
+        return x.value
+    return x
+
+
+class Value:
+    """The result of a fired event.
+
+    Attributes:
+        event: the event this is the value of.
+        result: True once a handler stored a result (or an error).
+        errors: True if a handler raised; its ``(type, value, traceback)`` triple is
+            then stored as (one of) the results.
+        notify: like ``event.notify``: fire ``<name>_value_changed(self)`` whenever a
+            result is stored.
+
+    ``value`` is what the handlers returned: the one non-``None`` result, or a list of
+    them (in handler order) when two or more handlers returned something.  A handler
+    that returns another event's Value makes that Value's value this one's, resolved
+    when read.  ``in``, iteration, indexing and ``str()`` apply to ``value``.
+    """
+
+    __slots__ = (
+        "_callbacks",
+        "_cause",
+        "_channels",
+        "_completed",
+        "_count",
+        "_done",
+        "_done_event",
+        "_effects",
+        "_error",
+        "_extra",
+        "_manager",
+        "_pending",
+        "_value",
+        "errors",
+        "event",
+        "notify",
+        "parent",
+        "result",
+    )
+
+    def __init__(self, event: Event | None = None, manager: Any = None) -> None:
+        self.event = event
+        self._manager = manager
+        self.notify: bool | str = False
+        self.result = False
+        self.errors = False
+        self.parent: Value | None = None
+        self._value: Any = None
+        self._count = 0
+        self._error: BaseException | None = None
+        self._channels: tuple[Hashable, ...] = ()
+        # Completion bookkeeping (see _completion.py).
+        self._pending = 0
+        self._done = False
+        self._done_event: trio.Event | None = None
+        self._effects = 0
+        self._cause: Value | None = None
+        self._completed = False
+        self._callbacks: list[Callable[[Value], None]] | None = None
+        # A detached subtree that also receives the event (``unregistered``).
+        self._extra: Any = None
+
+    # -- reading ---------------------------------------------------------------------
+
+    @property
+    def value(self) -> Any:
+        """The handlers' result (chained Values resolved, also inside a list)."""
+        v = self._value
+        if isinstance(v, Value):
+            return v.value
+        if self._count > 1:
+            return [_resolve(x) for x in v]
+        return v
+
+    @value.setter
+    def value(self, result: Any) -> None:
+        self._store(result)
+
+    @property
+    def done(self) -> bool:
+        """True once every handler of the event (``async`` ones included) has finished."""
+        return self._done
+
+    def __contains__(self, item: object) -> bool:
+        v = self.value
+        if isinstance(v, list):
+            return item in v
+        return bool(item == v)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.value[index]
+
+    def __iter__(self) -> Iterator[Any]:
+        v = self.value
+        if isinstance(v, list):
+            return iter(v)
+        return iter(v)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Value ({self.value!r}) result={self.result}; errors={self.errors}; "
+            f"for {self.event!r}>"
+        )
+
+    async def wait(self) -> Any:
+        """Wait until every handler has finished; return :attr:`value`.
+
+        Re-raises the exception of a handler that raised.  Chained Values (a handler
+        returned another event's Value) are waited for as well.
+
+        Cancellation: cancelling the wait does not affect the event.
+        """
+        await self._wait_done()
+        if self._error is not None:
+            raise self._error
+        return self.value
+
+    async def _wait_done(self) -> None:
+        if not self._done:
+            if self._done_event is None:
+                self._done_event = trio.Event()
+            await self._done_event.wait()
+        else:
+            await trio.lowlevel.checkpoint()
+        for chained in self._chained():
+            await chained._wait_done()
+
+    def _chained(self) -> list[Value]:
+        v = self._value
+        if isinstance(v, Value):
+            return [v]
+        if self._count > 1:
+            return [x for x in v if isinstance(x, Value)]
+        return []
+
+    # -- writing (the dispatcher) ----------------------------------------------------
+
+    def _store(self, result: Any) -> None:
+        """Store one handler's result (``None`` is ignored)."""
+        if result is None:
+            return
+        if self._count == 0:
+            self._value = result
+        elif self._count == 1:
+            self._value = [self._value, result]
+        else:
+            self._value.append(result)
+        self._count += 1
+        self.result = True
+        if isinstance(result, Value):
+            result.parent = self
+        self._inform()
+
+    def _store_error(self, exc: BaseException) -> None:
+        if self._error is None:
+            self._error = exc
+        self.errors = True
+        self._store((type(exc), exc, exc.__traceback__))
+
+    def _inform(self) -> None:
+        """Fire ``value_changed`` for this Value and the Values chained onto it."""
+        node: Value | None = self
+        while node is not None:
+            event = node.event
+            notify = node.notify or (event.notify if event is not None else False)
+            if notify and node._manager is not None and node.result:
+                node._manager._notify_value(node, notify)
+            node = node.parent
+
+    def _set_done(self) -> None:
+        self._done = True
+        if self._done_event is not None:
+            self._done_event.set()
+
+    def _add_callback(self, fn: Callable[[Value], None]) -> None:
+        """Call ``fn(self)`` once the event and its cascade have completed (internal)."""
+        if self._callbacks is None:
+            self._callbacks = []
+        self._callbacks.append(fn)
