@@ -1,0 +1,1 @@
+"""Networking: the events (:mod:`.events`) and the socket components (:mod:`.sockets`)."""

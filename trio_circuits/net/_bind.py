@@ -1,0 +1,64 @@
+"""Parse and validate bind and connect addresses (pure; raises at construction)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+__all__ = ["check_port", "parse_inet", "parse_unix"]
+
+Address = tuple[str, int]
+
+
+def check_port(port: Any) -> int:
+    """Return ``port`` as an int in 0..65535, or raise ``TypeError``/``ValueError``."""
+    if isinstance(port, bool) or not isinstance(port, int):
+        if isinstance(port, str) and port.isdigit():
+            port = int(port)
+        else:
+            raise TypeError(f"a port must be an int, not {port!r}")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range (0..65535)")
+    return port
+
+
+def parse_inet(bind: Any, family: socket.AddressFamily) -> Address | socket.socket:
+    """A server or client bind argument as ``(host, port)`` (or an existing socket).
+
+    Accepts a port number (all interfaces: ``0.0.0.0`` or ``::``), ``"host:port"``
+    (``"[::1]:80"`` for IPv6), ``(host, port)`` or an already-bound socket.
+    """
+    if isinstance(bind, socket.socket):
+        return bind
+    anywhere = "::" if family == socket.AF_INET6 else "0.0.0.0"
+    if isinstance(bind, int) and not isinstance(bind, bool):
+        return (anywhere, check_port(bind))
+    if isinstance(bind, str):
+        host, sep, port = bind.rpartition(":")
+        if not sep:
+            raise ValueError(f"expected 'host:port', got {bind!r}")
+        host = host.strip("[]") or anywhere
+        return (host, check_port(port))
+    if isinstance(bind, (tuple, list)) and len(bind) >= 2:
+        host = bind[0] or anywhere
+        if not isinstance(host, str):
+            raise TypeError(f"a host must be a str, not {host!r}")
+        return (host, check_port(bind[1]))
+    raise TypeError(
+        f"bind must be a port, 'host:port', (host, port) or a socket, not {bind!r}"
+    )
+
+
+def parse_unix(path: Any) -> str | socket.socket:
+    """A UNIX socket path (str or os.PathLike) or an existing socket."""
+    if isinstance(path, socket.socket):
+        return path
+    if isinstance(path, (str, os.PathLike)):
+        text = os.fspath(path)
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"a UNIX socket path must be a non-empty str, not {path!r}")
+        if len(os.fsencode(text)) > 107:
+            raise ValueError(f"UNIX socket path too long ({len(text)} bytes): {text!r}")
+        return text
+    raise TypeError(f"a UNIX socket path must be a str, not {path!r}")

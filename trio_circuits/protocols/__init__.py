@@ -1,0 +1,1 @@
+"""Protocols layered on the socket components."""
