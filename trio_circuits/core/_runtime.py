@@ -328,6 +328,7 @@ class Runtime:
         event = value.event
         assert event is not None
         if event.cancelled:
+            value._set_dispatched()
             self._settle(value, followups=False)
             return
         if self.waiters:
@@ -366,6 +367,7 @@ class Runtime:
         finally:
             if token is not None:
                 _current_value.reset(token)
+        value._set_dispatched()
         self._release(value)
 
     async def _run_async(

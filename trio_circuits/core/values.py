@@ -47,6 +47,9 @@ class Value:
         "_channels",
         "_completed",
         "_count",
+        "_dispatched",
+        "_dispatched_event",
+        "_done_callbacks",
         "_done",
         "_done_event",
         "_effects",
@@ -81,6 +84,9 @@ class Value:
         self._cause: Value | None = None
         self._completed = False
         self._callbacks: list[Callable[[Value], None]] | None = None
+        self._done_callbacks: list[Callable[[Value], None]] | None = None
+        self._dispatched = False
+        self._dispatched_event: trio.Event | None = None
         # A detached subtree that also receives the event (``unregistered``).
         self._extra: Any = None
 
@@ -198,6 +204,36 @@ class Value:
         self._done = True
         if self._done_event is not None:
             self._done_event.set()
+        if self._done_callbacks is not None:
+            for callback in self._done_callbacks:
+                callback(self)
+
+    def _set_dispatched(self) -> None:
+        self._dispatched = True
+        if self._dispatched_event is not None:
+            self._dispatched_event.set()
+
+    async def _wait_dispatched(self) -> None:
+        """Wait until the dispatcher has run the plain handlers and started the async ones.
+
+        Unlike :meth:`wait`, this does not wait for ``async`` handlers to finish (an
+        async handler may itself be waiting for a later event).
+        """
+        if not self._dispatched:
+            if self._dispatched_event is None:
+                self._dispatched_event = trio.Event()
+            await self._dispatched_event.wait()
+        else:
+            await trio.lowlevel.checkpoint()
+
+    def _add_done_callback(self, fn: Callable[[Value], None]) -> None:
+        """Call ``fn(self)`` once every handler has finished (internal)."""
+        if self._done:
+            fn(self)
+            return
+        if self._done_callbacks is None:
+            self._done_callbacks = []
+        self._done_callbacks.append(fn)
 
     def _add_callback(self, fn: Callable[[Value], None]) -> None:
         """Call ``fn(self)`` once the event and its cascade have completed (internal)."""
