@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 import pytest
@@ -107,13 +107,10 @@ async def app() -> AsyncIterator[Callable[[M], Awaitable[M]]]:
 
 
 @pytest.fixture
-def watcher() -> Iterator[Callable[[Manager], Watcher]]:
+def watcher() -> Callable[[Manager], Watcher]:
     """A factory: ``watcher(root)`` attaches a :class:`Watcher` to ``root``'s tree."""
-    made: list[Watcher] = []
 
     def attach(root: Manager) -> Watcher:
-        w = Watcher(root)
-        made.append(w)
-        return w
+        return Watcher(root)
 
-    yield attach
+    return attach

@@ -35,9 +35,7 @@ def _priority(h: Handler) -> float:
     return -h.priority
 
 
-def collect(
-    root: Manager, name: str, channels: tuple[Hashable, ...]
-) -> tuple[Handler, ...]:
+def collect(root: Manager, name: str, channels: tuple[Hashable, ...]) -> tuple[Handler, ...]:
     """The handlers of the tree under ``root`` for ``name`` fired on ``channels``."""
     found: list[Handler] = []
     nodes = list(walk(root))

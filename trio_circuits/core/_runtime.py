@@ -438,7 +438,9 @@ class Runtime:
     def _fallback(self, event: exception) -> None:
         etype, evalue, lines = event.args[:3]
         self._write(
-            format_error(event.kwargs.get("handler"), event.kwargs.get("fevent"), etype, evalue, lines)
+            format_error(
+                event.kwargs.get("handler"), event.kwargs.get("fevent"), etype, evalue, lines
+            )
         )
 
     @staticmethod

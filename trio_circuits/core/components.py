@@ -38,7 +38,7 @@ class BaseComponent(Manager):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._init_manager()
-        channel = kwargs.get("channel", None)
+        channel = kwargs.get("channel")
         if channel is not None or "channel" in kwargs:
             self.__dict__["channel"] = channel or "*"
         init = getattr(self, "init", None)
@@ -72,7 +72,8 @@ class BaseComponent(Manager):
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
-        if "_handlers" in self.__dict__:
+        # Cheap test first: this runs for every attribute a component sets.
+        if isinstance(value, BaseComponent) and "_handlers" in self.__dict__:
             self._adopt(name, value)
 
 

@@ -97,7 +97,7 @@ class Event:
         key = (cls, _name)
         created = _created.get(key)
         if created is None:
-            created = type(cls)(_name, (cls,), {"name": _name})
+            created = type(_name, (cls,), {"name": _name})
             _created[key] = created
         return created(*args, **kwargs)
 
@@ -120,9 +120,9 @@ class Event:
         self.cancelled = True
 
     def __repr__(self) -> str:
-        channels = getattr(self, "channels", ())
+        channels: tuple[Hashable, ...] = tuple(getattr(self, "channels", ()))
         if len(channels) > 1:
-            shown = repr(tuple(channels))
+            shown = repr(channels)
         elif len(channels) == 1:
             shown = str(channels[0])
         else:
@@ -144,9 +144,7 @@ class Event:
         elif isinstance(key, str):
             self.kwargs[key] = value
         else:
-            raise TypeError(
-                f"event indices must be int (args) or str (kwargs), not {type(key)!r}"
-            )
+            raise TypeError(f"event indices must be int (args) or str (kwargs), not {type(key)!r}")
 
 
 class exception(Event):

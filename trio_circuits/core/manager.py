@@ -36,9 +36,7 @@ M = TypeVar("M", bound="Manager")
 _get_ident = threading.get_ident
 
 # The Value of the tracked event whose handlers are running (see _completion.py).
-_current_value: ContextVar[Value | None] = ContextVar(
-    "trio_circuits_current_value", default=None
-)
+_current_value: ContextVar[Value | None] = ContextVar("trio_circuits_current_value", default=None)
 
 
 class _HybridMethod:
@@ -423,9 +421,7 @@ class Manager:
 
     # -- running ---------------------------------------------------------------------
 
-    async def run(
-        self, *, task_status: trio.TaskStatus[Self] = trio.TASK_STATUS_IGNORED
-    ) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[Self] = trio.TASK_STATUS_IGNORED) -> None:
         """Run this tree until :meth:`stop` is called or the task is cancelled.
 
         With ``await nursery.start(root.run)`` this returns once ``started`` has been
@@ -532,4 +528,3 @@ def _class_handlers(cls: type) -> list[tuple[str, Callable[..., Any]]]:
                     break
     cls._tc_class_handlers = tuple(found)  # type: ignore[attr-defined]
     return found
-

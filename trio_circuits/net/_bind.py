@@ -20,7 +20,7 @@ def check_port(port: Any) -> int:
             raise TypeError(f"a port must be an int, not {port!r}")
     if not 0 <= port <= 65535:
         raise ValueError(f"port {port} is out of range (0..65535)")
-    return port
+    return int(port)
 
 
 def parse_inet(bind: Any, family: socket.AddressFamily) -> Address | socket.socket:
@@ -45,9 +45,7 @@ def parse_inet(bind: Any, family: socket.AddressFamily) -> Address | socket.sock
         if not isinstance(host, str):
             raise TypeError(f"a host must be a str, not {host!r}")
         return (host, check_port(bind[1]))
-    raise TypeError(
-        f"bind must be a port, 'host:port', (host, port) or a socket, not {bind!r}"
-    )
+    raise TypeError(f"bind must be a port, 'host:port', (host, port) or a socket, not {bind!r}")
 
 
 def parse_unix(path: Any) -> str | socket.socket:
