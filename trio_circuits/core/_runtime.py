@@ -192,6 +192,16 @@ class Runtime:
             self.wake()
         await self._dispatcher_done.wait()
 
+    def call_in_loop(self, fn: Any, *args: Any) -> None:
+        """Call ``fn(*args)`` now if in the application's thread, else soon in it."""
+        if threading.get_ident() == self.thread_id:
+            fn(*args)
+        else:
+            try:
+                self.token.run_sync_soon(fn, *args)
+            except trio.RunFinishedError:
+                pass
+
     # -- I/O components ---------------------------------------------------------------
 
     def start_subtree(self, top: Manager, initial: bool = False) -> None:

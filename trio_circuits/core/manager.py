@@ -152,7 +152,7 @@ class Manager:
         self.fire(registered(self, parent))
         runtime = new_root._runtime
         if runtime is not None:
-            runtime.start_subtree(self)
+            runtime.call_in_loop(runtime.start_subtree, self)
         return self
 
     def unregister(self) -> Self:
@@ -195,7 +195,7 @@ class Manager:
         old_root._cache.clear()
         runtime = old_root._runtime
         if runtime is not None:
-            runtime.stop_subtree(self)
+            runtime.call_in_loop(runtime.stop_subtree, self)
 
     def __add__(self, other: Manager) -> Self:
         other.register(self)
