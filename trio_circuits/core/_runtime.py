@@ -343,15 +343,20 @@ class Runtime:
             return
         if self.waiters:
             self._match_waiters(event, value)
-        handlers = self._handlers_for(value)
+        try:
+            handlers = self.root._cache[(event.name, value._channels)]
+        except (KeyError, TypeError):
+            handlers = self._handlers_for(value)
+        else:
+            if value._extra is not None:
+                handlers = self._handlers_for(value)
         if not handlers and isinstance(event, exception):
             self._fallback(event)
         event.stopped = False
         value._pending = 1
         args = event.args
         kwargs = event.kwargs
-        tracked = value._effects > 0
-        token = _current_value.set(value) if tracked else None
+        token = _current_value.set(value) if value._effects else None
         try:
             for h in handlers:
                 if event.stopped:
@@ -377,8 +382,23 @@ class Runtime:
         finally:
             if token is not None:
                 _current_value.reset(token)
-        value._set_dispatched()
-        self._release(value)
+        value._dispatched = True
+        if value._dispatched_event is not None:
+            value._dispatched_event.set()
+        pending = value._pending - 1
+        value._pending = pending
+        if pending == 0:
+            if (
+                event.success
+                or value._effects
+                or value._callbacks
+                or value._done_event is not None
+                or value._done_callbacks
+            ):
+                self._settle(value)
+            else:
+                # Fast path: nobody waits and no follow-up is due.
+                value._done = True
 
     async def _run_async(
         self, h: Handler, value: Value, args: list[Any], kwargs: dict[str, Any]

@@ -311,11 +311,20 @@ class Manager:
         if not channels:
             channels = event.channels or (self.channel,)
         event.channels = channels
-        value = Value(event, self)
-        value._channels = channels
+        value = Value(event, self, channels)
         event.value = value
-        _completion.track(value, _current_value.get(), event.complete)
-        self._root._enqueue(value)
+        cause = _current_value.get()
+        if cause is not None or event.complete:
+            _completion.track(value, cause, event.complete)
+        # The common case inline: fired from the application's own thread.
+        root = self._root
+        runtime = root._runtime
+        if runtime is not None and runtime.thread_id == _get_ident():
+            root._queue.append(value)
+            if runtime.parked is not None:
+                runtime.wake()
+        else:
+            root._enqueue(value)
         return value
 
     fireEvent = fire
@@ -329,10 +338,10 @@ class Manager:
     ) -> Value:
         """Fire a framework follow-up event: untracked, optionally to an extra subtree."""
         event.channels = channels
-        value = Value(event, self)
-        value._channels = channels
+        value = Value(event, self, channels)
         event.value = value
-        value._extra = extra
+        if extra is not None:
+            value._extra = extra
         self._root._enqueue(value)
         return value
 

@@ -41,54 +41,39 @@ class Value:
     when read.  ``in``, iteration, indexing and ``str()`` apply to ``value``.
     """
 
-    __slots__ = (
-        "_callbacks",
-        "_cause",
-        "_channels",
-        "_completed",
-        "_count",
-        "_dispatched",
-        "_dispatched_event",
-        "_done",
-        "_done_callbacks",
-        "_done_event",
-        "_effects",
-        "_error",
-        "_extra",
-        "_manager",
-        "_pending",
-        "_value",
-        "errors",
-        "event",
-        "notify",
-        "parent",
-        "result",
-    )
+    # Per-fire state is created for every event, so only the three fields every Value
+    # needs are set in __init__; the rest are class-level defaults, shadowed on the
+    # instance only when they change.
+    notify: bool | str = False
+    result: bool = False
+    errors: bool = False
+    parent: Value | None = None
+    _value: Any = None
+    _count = 0
+    _error: BaseException | None = None
+    # Completion bookkeeping (see _completion.py).
+    _pending = 0
+    _done = False
+    _done_event: trio.Event | None = None
+    _effects = 0
+    _cause: Value | None = None
+    _completed = False
+    _callbacks: list[Callable[[Value], None]] | None = None
+    _done_callbacks: list[Callable[[Value], None]] | None = None
+    _dispatched = False
+    _dispatched_event: trio.Event | None = None
+    # A detached subtree that also receives the event (``unregistered``).
+    _extra: Any = None
 
-    def __init__(self, event: Event | None = None, manager: Any = None) -> None:
+    def __init__(
+        self,
+        event: Event | None = None,
+        manager: Any = None,
+        channels: tuple[Hashable, ...] = (),
+    ) -> None:
         self.event = event
         self._manager = manager
-        self.notify: bool | str = False
-        self.result = False
-        self.errors = False
-        self.parent: Value | None = None
-        self._value: Any = None
-        self._count = 0
-        self._error: BaseException | None = None
-        self._channels: tuple[Hashable, ...] = ()
-        # Completion bookkeeping (see _completion.py).
-        self._pending = 0
-        self._done = False
-        self._done_event: trio.Event | None = None
-        self._effects = 0
-        self._cause: Value | None = None
-        self._completed = False
-        self._callbacks: list[Callable[[Value], None]] | None = None
-        self._done_callbacks: list[Callable[[Value], None]] | None = None
-        self._dispatched = False
-        self._dispatched_event: trio.Event | None = None
-        # A detached subtree that also receives the event (``unregistered``).
-        self._extra: Any = None
+        self._channels = channels
 
     # -- reading ---------------------------------------------------------------------
 
