@@ -157,9 +157,11 @@ class Runtime:
                 self.start_subtree(root, initial=True)
                 self._component_ready(None)
                 await self._initial_ready.wait()
-                await started_value._wait_done()
+                # Dispatched, not finished: an async ``started`` handler may run for
+                # the application's whole life.
+                await started_value._wait_dispatched()
                 for value in self._ready_values:
-                    await value._wait_done()
+                    await value._wait_dispatched()
                 self._ready_values.clear()
                 task_status.started(root)
                 await self.stop_requested.wait()
