@@ -148,8 +148,8 @@ async def test_wait_returns_value_and_waits_for_async_handlers() -> None:
 
 
 def test_value_storage_without_trio() -> None:
+    assert Value().value is None
     v = Value()
-    assert v.value is None
     assert not v.result
     v._store(None)
     assert v._count == 0
