@@ -2,7 +2,7 @@
 
 project = "trio_circuits"
 author = "The trio_circuits developers"
-copyright = "2026, The trio_circuits developers"  # noqa: A001
+copyright = "2026, The trio_circuits developers"
 
 extensions = [
     "sphinx.ext.autodoc",
