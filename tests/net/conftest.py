@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,7 @@ def client_context(ca: trustme.CA) -> ssl.SSLContext:
 @pytest.fixture
 def cert_files(
     tmp_path: Path, ca: trustme.CA, server_cert: trustme.LeafCert
-) -> Iterator[tuple[str, str, str]]:
+) -> tuple[str, str, str]:
     """(certfile, keyfile, ca_certs) paths."""
     cert = tmp_path / "cert.pem"
     key = tmp_path / "key.pem"
@@ -46,7 +45,7 @@ def cert_files(
     server_cert.cert_chain_pems[0].write_to_path(str(cert))
     server_cert.private_key_pem.write_to_path(str(key))
     ca.cert_pem.write_to_path(str(cafile))
-    yield str(cert), str(key), str(cafile)
+    return str(cert), str(key), str(cafile)
 
 
 def has_ipv6_loopback() -> bool:
