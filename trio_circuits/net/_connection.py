@@ -25,6 +25,7 @@ from ..core.values import Value
 log = logging.getLogger("trio_circuits.net")
 
 READ_SIZE = 65536
+_UPGRADE = object()
 # The writer joins queued chunks up to this size into one send.
 _COALESCE = 65536
 
@@ -57,7 +58,9 @@ class Connection:
         self.owner: Any = None
         self._high_water = high_water
         self._low_water = high_water // 2
-        self._out: deque[bytes] = deque()
+        # Bytes to send, and at most one _UPGRADE marker: what was written before a
+        # starttls goes out in plaintext, what was written after it encrypted.
+        self._out: deque[bytes | object] = deque()
         self._wake_writer = trio.Event()
         self._drained = trio.Event()
         self._closing = False
@@ -160,10 +163,11 @@ class Connection:
     async def _writer(self) -> bool:
         try:
             while True:
+                if self._out and self._out[0] is _UPGRADE:
+                    self._out.popleft()
+                    await self._do_upgrade()
+                    continue
                 if not self._out:
-                    if self._upgrade is not None:
-                        await self._do_upgrade()
-                        continue
                     if self._closing:
                         break
                     self._wake_writer = trio.Event()
@@ -185,12 +189,16 @@ class Connection:
     def _take(self) -> bytes:
         out = self._out
         first = out.popleft()
+        assert isinstance(first, bytes)
         if not out or len(first) >= _COALESCE:
             return first
         parts = [first]
         size = len(first)
-        while out and size + len(out[0]) <= _COALESCE:
-            part = out.popleft()
+        while out:
+            part = out[0]
+            if not isinstance(part, bytes) or size + len(part) > _COALESCE:
+                break
+            out.popleft()
             parts.append(part)
             size += len(part)
         return b"".join(parts)
@@ -211,11 +219,12 @@ class Connection:
 
         ``upgrade(stream)`` is awaited by the writer and returns the new stream.
         """
-        if self.secure:
+        if self.secure or self._pausing:
             raise RuntimeError(f"{self!r} already uses TLS")
         self._pausing = True
         self._resume = trio.Event()
         self._upgrade = lambda: upgrade(self.stream)
+        self._out.append(_UPGRADE)
         if self._reader_scope is not None:
             # A cancelled receive loses no data: the bytes wait in the kernel.
             self._reader_scope.cancel()
