@@ -177,7 +177,7 @@ async def test_client_starttls(
             client.fire(write(b"STARTTLS\r\n"))
             with trio.fail_after(5):
                 await upgraded.wait()
-            reads = []
+            reads: list[bytes] = []
             while len(reads) < 2:
                 reads.append((await w.wait("read")).args[0])
             assert reads == [b"OK\r\n", b"tls:hello"]
