@@ -28,7 +28,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    try:
-        trio.run(main, args.port)
-    except KeyboardInterrupt:
-        pass
+    trio.run(main, args.port)  # the benchmark stops it with SIGTERM

@@ -109,7 +109,7 @@ def one_run(
         result["rss_mib"] = peak_rss_kib(proc.pid) / 1024
         return result
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

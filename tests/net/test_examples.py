@@ -1,0 +1,118 @@
+"""The networking examples, run as programs and talked to over real sockets."""
+
+from __future__ import annotations
+
+import signal
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import trio
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@contextmanager
+def program(*args: str, first_word: int = -1) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Run an example; yield it and a word of its first line; SIGINT it after."""
+    proc = subprocess.Popen(
+        [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        assert first, proc.stderr.read() if proc.stderr else ""
+        yield proc, first.split()[first_word]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0
+
+
+def _port(address: str) -> int:
+    return int(address.rpartition(":")[2])
+
+
+async def _echo(stream: trio.abc.Stream, data: bytes) -> bytes:
+    await stream.send_all(data)
+    got = b""
+    with trio.fail_after(10):
+        while len(got) < len(data):
+            got += await stream.receive_some(4096)
+    return got
+
+
+async def test_echoserver_tcp() -> None:
+    with program(str(EXAMPLES / "echoserver.py"), "--bind", "127.0.0.1:0") as (_, address):
+        stream = await trio.open_tcp_stream("127.0.0.1", _port(address))
+        assert await _echo(stream, b"hello\n") == b"hello\n"
+        await stream.aclose()
+
+
+async def test_echoserver_unix(tmp_path: Path) -> None:
+    path = str(tmp_path / "echo.sock")
+    with program(str(EXAMPLES / "echoserver.py"), "--unix", path) as (_, address):
+        assert address == path
+        stream = await trio.open_unix_socket(path)
+        assert await _echo(stream, b"unix\n") == b"unix\n"
+        await stream.aclose()
+
+
+async def test_echoserver_tls(
+    cert_files: tuple[str, str, str], client_context: ssl.SSLContext
+) -> None:
+    certfile, keyfile, _ = cert_files
+    args = ["--bind", "127.0.0.1:0", "--tls", "--certfile", certfile, "--keyfile", keyfile]
+    with program(str(EXAMPLES / "echoserver.py"), *args) as (_, address):
+        raw = await trio.open_tcp_stream("127.0.0.1", _port(address))
+        tls = trio.SSLStream(raw, client_context, server_hostname="localhost")
+        assert await _echo(tls, b"secret\n") == b"secret\n"
+        await tls.aclose()
+
+
+async def test_chatserver_relays_between_clients() -> None:
+    with program(str(EXAMPLES / "chatserver.py"), "--bind", "127.0.0.1:0") as (_, address):
+        port = _port(address)
+        alice = await trio.open_tcp_stream("127.0.0.1", port)
+        with trio.fail_after(10):
+            assert b"Welcome" in await alice.receive_some(4096)
+            bob = await trio.open_tcp_stream("127.0.0.1", port)
+            assert b"Welcome" in await bob.receive_some(4096)
+            assert b"joined" in await alice.receive_some(4096)
+            await alice.send_all(b"hi bob\n")
+            assert (await bob.receive_some(4096)).endswith(b"> hi bob\n")
+            await bob.aclose()
+            assert b"left" in await alice.receive_some(4096)
+        await alice.aclose()
+
+
+async def test_portforward_to_the_echo_server() -> None:
+    with program(str(EXAMPLES / "echoserver.py"), "--bind", "127.0.0.1:0") as (_, echo):
+        forward = [str(EXAMPLES / "portforward.py"), "127.0.0.1:0", echo]
+        with program(*forward, first_word=1) as (_, source):
+            streams = [await trio.open_tcp_stream("127.0.0.1", _port(source)) for _ in range(3)]
+            for n, stream in enumerate(streams):
+                assert await _echo(stream, f"via {n}\n".encode()) == f"via {n}\n".encode()
+            for stream in streams:
+                await stream.aclose()
+
+
+def test_telnet_client_to_the_echo_server(tmp_path: Path) -> None:
+    with program(str(EXAMPLES / "echoserver.py"), "--bind", "127.0.0.1:0") as (_, address):
+        result = subprocess.run(
+            [sys.executable, str(EXAMPLES / "telnet.py"), "127.0.0.1", str(_port(address))],
+            input="line one\nline two\n",
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "line one\nline two\n"
+    assert "Connected to 127.0.0.1" in result.stderr
