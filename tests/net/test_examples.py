@@ -116,3 +116,14 @@ def test_telnet_client_to_the_echo_server(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "line one\nline two\n"
     assert "Connected to 127.0.0.1" in result.stderr
+
+
+async def test_udpecho() -> None:
+    import socket
+
+    with program(str(EXAMPLES / "udpecho.py"), "--bind", "127.0.0.1:0") as (_, address):
+        with trio.socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+            await peer.sendto(b"datagram", ("127.0.0.1", _port(address)))
+            with trio.fail_after(10):
+                data, _ = await peer.recvfrom(100)
+        assert data == b"datagram"

@@ -1,0 +1,183 @@
+"""Datagram components: UDP servers and clients on ``trio.socket``.
+
+One reader task (``recvfrom``) and one writer task (``sendto``) per component, under
+its cancel scope.  The reader waits for each ``read`` event to be dispatched before
+receiving again: excess datagrams then wait in (or are dropped by) the kernel, which
+is UDP's own back-pressure.  Writes are queued and sent in order.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import deque
+from collections.abc import Hashable
+from typing import Any
+
+import trio
+
+from ..core.components import BaseComponent
+from ..core.handlers import handler
+from ..core.values import Value
+from ._bind import check_port, parse_inet
+from .events import closed, disconnect, error, read, ready
+
+_MAX_DATAGRAM = 65536
+
+
+class UDPServer(BaseComponent):
+    """A UDP endpoint bound to ``bind`` (default channel ``"server"``).
+
+    Args:
+        bind: a port (all interfaces), ``"host:port"``, ``(host, port)`` or a bound
+            socket; port 0 picks a free port (see :attr:`port` after ``ready``).
+        channel: the channel of its events.
+
+    Fires ``ready(component, (host, port))``, ``read((host, port), data)``,
+    ``error(sock, err)``, and on ``close()`` ``disconnect(sock)`` then ``closed()``;
+    handles ``write((host, port), data)``, ``broadcast(data, port)`` and ``close()``.
+    A ``read`` handler that returns bytes has them sent back to the sender.
+    """
+
+    channel: Hashable = "server"
+    _family = socket.AF_INET
+    _client = False
+
+    def __init__(self, bind: Any = 0, channel: Hashable | None = None) -> None:
+        self._address = parse_inet(bind, self._family)
+        super().__init__(channel=channel or type(self).channel)
+        self._sock: trio.socket.SocketType | None = None
+        self._out: deque[tuple[Any, bytes]] = deque()
+        self._wakeup = trio.Event()
+        self._closing = False
+
+    @property
+    def host(self) -> Any:
+        """The bound host (``None`` until ready and after closing)."""
+        return None if self._sock is None else self._sock.getsockname()[0]
+
+    @property
+    def port(self) -> Any:
+        """The bound port (``None`` until ready and after closing)."""
+        return None if self._sock is None else self._sock.getsockname()[1]
+
+    @property
+    def buffered(self) -> int:
+        """Datagrams queued and not yet sent."""
+        return len(self._out)
+
+    async def _run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+        try:
+            sock = await self._open()
+        except OSError as exc:
+            self.fire(error(exc))
+            task_status.started()
+            return
+        self._sock = sock
+        self._closing = False
+        try:
+            task_status.started(self.fire(ready(self, (self.host, self.port))))
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._reader, sock)
+                await self._writer(sock)
+                nursery.cancel_scope.cancel()
+        finally:
+            self._sock = None
+            sock.close()
+        if not self._client:
+            self.fire(disconnect(sock))
+        self.fire(closed())
+
+    async def _open(self) -> trio.socket.SocketType:
+        address = self._address
+        if isinstance(address, socket.socket):
+            return trio.socket.from_stdlib_socket(address)
+        sock = trio.socket.socket(self._family, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            await sock.bind(address)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    async def _reader(self, sock: trio.socket.SocketType) -> None:
+        while True:
+            try:
+                data, address = await sock.recvfrom(_MAX_DATAGRAM)
+            except OSError as exc:
+                # e.g. an ICMP "port unreachable" for an earlier datagram: report it
+                # and keep serving.
+                self.fire(error(sock, exc))
+                continue
+            if not data:
+                continue
+            value = self.fire(read(tuple(address[:2]), data))
+            value._add_done_callback(self._write_back)
+            await value._wait_dispatched()
+
+    async def _writer(self, sock: trio.socket.SocketType) -> None:
+        while True:
+            if not self._out:
+                if self._closing:
+                    return
+                self._wakeup = trio.Event()
+                await self._wakeup.wait()
+                continue
+            address, data = self._out.popleft()
+            try:
+                await sock.sendto(data, address)
+            except OSError as exc:
+                self.fire(error(sock, exc))
+
+    def _write_back(self, value: Value) -> None:
+        result = value.value
+        if self._closing or value.event is None:
+            return  # closing: nothing more is sent (called from the dispatcher: no raise)
+        if isinstance(result, (bytes, bytearray)) and result:
+            self._send_later(value.event.args[0], bytes(result))
+
+    def _send_later(self, address: Any, data: bytes) -> None:
+        if self._closing:
+            raise trio.ClosedResourceError(f"{self!r} is closing")
+        self._out.append((address, data))
+        self._wakeup.set()
+
+    def _io_stop(self) -> None:
+        # Send what is queued, then close.
+        self._closing = True
+        self._wakeup.set()
+
+    @handler("write")
+    def _on_write(self, address: Any, data: bytes) -> None:
+        if not isinstance(address, tuple) or len(address) < 2:
+            raise TypeError(f"a UDP write needs a (host, port) address, not {address!r}")
+        check_port(address[1])
+        self._send_later(address, bytes(data))
+
+    @handler("broadcast")
+    def _on_broadcast(self, data: bytes, port: int) -> None:
+        self._send_later(("<broadcast>", check_port(port)), bytes(data))
+
+    @handler("close")
+    def _on_close(self) -> None:
+        self._io_stop()
+
+
+class UDP6Server(UDPServer):
+    """A UDP endpoint on IPv6 (binds ``::`` for a bare port); see :class:`UDPServer`."""
+
+    _family = socket.AF_INET6
+
+
+class UDPClient(UDPServer):
+    """A UDP client (default channel ``"client"``): bound to an ephemeral port unless
+    ``bind`` says otherwise; ``close()`` fires ``closed()``.  See :class:`UDPServer`."""
+
+    channel: Hashable = "client"
+    _client = True
+
+
+class UDP6Client(UDPClient):
+    """A UDP client on IPv6; see :class:`UDPClient`."""
+
+    _family = socket.AF_INET6
