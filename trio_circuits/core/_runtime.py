@@ -228,6 +228,9 @@ class Runtime:
         for node in walk(top):
             scope = node._io_scope
             if scope is not None:
+                if top is not self.root:
+                    # Its closing events (disconnect, closed) still belong here.
+                    node.__dict__["_io_home"] = self.root
                 scope.deadline = min(scope.deadline, deadline)
                 node._io_stop()
 
@@ -242,6 +245,7 @@ class Runtime:
         finally:
             if node._io_scope is scope:
                 node.__dict__["_io_scope"] = None
+            node.__dict__.pop("_io_home", None)
             if not status.done:
                 status.started()
 

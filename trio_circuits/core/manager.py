@@ -323,6 +323,9 @@ class Manager:
             root._queue.append(value)
             if runtime.parked is not None:
                 runtime.wake()
+        elif runtime is None and "_io_home" in self.__dict__:
+            # Unregistered, still closing its sockets: report to the former tree.
+            self.__dict__["_io_home"]._enqueue(value)
         else:
             root._enqueue(value)
         return value
