@@ -1,0 +1,93 @@
+"""Resource exhaustion and the remaining client requests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import trio
+
+from trio_circuits import Manager, handler, open_app
+from trio_circuits.net.events import connect, disconnect
+from trio_circuits.net.sockets import Connection, TCPClient, TCPServer
+from trio_circuits.testing import Watcher
+
+EMFILE_SCRIPT = textwrap.dedent(
+    """
+    import errno, resource, socket, trio
+    from trio_circuits import handler, open_app
+    from trio_circuits.net.sockets import TCPServer
+    from trio_circuits.testing import Watcher
+
+    class Echo(TCPServer):
+        @handler("read")
+        def _echo(self, sock, data):
+            return data
+
+    async def main():
+        server = Echo(("127.0.0.1", 0))
+        w = Watcher(server)
+        async with open_app(server):
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+            peers = []
+            # Connect until the server runs out of descriptors (the backlog still
+            # takes our connections: the kernel completes them).
+            for _ in range(80):
+                try:
+                    peers.append(socket.create_connection(("127.0.0.1", server.port)))
+                except OSError:
+                    break
+            ev = await w.wait("error", timeout=10)
+            assert ev.args[0].errno in (errno.EMFILE, errno.ENFILE), ev.args
+            for p in peers:
+                p.close()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            # The server kept its listener and serves again.
+            stream = await trio.open_tcp_stream("127.0.0.1", server.port)
+            await stream.send_all(b"alive")
+            with trio.fail_after(10):
+                got = b""
+                while len(got) < 5:
+                    got += await stream.receive_some(10)
+            assert got == b"alive"
+            await stream.aclose()
+        print("ok")
+
+    trio.run(main)
+    """
+)
+
+
+def test_emfile_on_accept_keeps_the_server_serving() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", EMFILE_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "ok"
+
+
+async def test_client_ready_and_disconnect_request() -> None:
+    class Echo(TCPServer):
+        @handler("read")
+        def _echo(self, sock: Connection, data: bytes) -> bytes:
+            return data
+
+    m = Manager()
+    server = Echo(("127.0.0.1", 0)).register(m)
+    client = TCPClient().register(m)
+    w = Watcher(m)
+    async with open_app(m):
+        ev = await w.wait("ready", "client")
+        assert ev.args == [client]
+        m.fire(connect("127.0.0.1", server.port), "client")
+        await w.wait("connected", "client")
+        assert client.connected
+        m.fire(disconnect(), "client")
+        await w.wait("disconnected", "client")
+        await w.wait("disconnect", "server")
+        assert not client.connected
+        with trio.fail_after(5):
+            while server.statistics()["connections"]:  # noqa: ASYNC110 (bounded poll)
+                await trio.sleep(0.01)
