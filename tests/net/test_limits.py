@@ -87,7 +87,7 @@ async def test_client_ready_and_disconnect_request() -> None:
         m.fire(disconnect(), "client")
         await w.wait("disconnected", "client")
         await w.wait("disconnect", "server")
-        assert not client.connected
+        assert client.connection is None
         with trio.fail_after(5):
             while server.statistics()["connections"]:  # noqa: ASYNC110 (bounded poll)
                 await trio.sleep(0.01)
