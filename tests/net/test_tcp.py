@@ -11,7 +11,7 @@ import pytest
 import trio
 
 from trio_circuits import Component, Event, Manager, handler, open_app
-from trio_circuits.net.events import close, connect, starttls, write
+from trio_circuits.net.events import close, connect, write
 from trio_circuits.net.sockets import (
     Connection,
     Pipe,
@@ -419,6 +419,3 @@ async def test_component_on_the_channel_handles_server_events() -> None:
         stream = await trio.open_tcp_stream("127.0.0.1", server.port)
         assert await _roundtrip(stream, b"it") == b"got it"
     assert seen == [b"it"]
-
-
-_ = starttls
