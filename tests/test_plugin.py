@@ -1,0 +1,34 @@
+"""The pytest plugin's fixtures, used as a project test would use them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from trio_circuits import Manager, handler
+from trio_circuits.net.sockets import Connection, TCPServer
+from trio_circuits.testing import Watcher
+
+
+class Echo(TCPServer):
+    @handler("read")
+    def _echo(self, sock: Connection, data: bytes) -> bytes:
+        return data
+
+
+async def test_app_and_watcher_fixtures(
+    app: Callable[[Manager], Awaitable[Manager]], watcher: Callable[[Manager], Watcher]
+) -> None:
+    server = Echo(("127.0.0.1", 0))
+    w = watcher(server)
+    started = await app(server)
+    assert started is server
+    assert server.running
+    stream = await trio.open_tcp_stream("127.0.0.1", server.port)
+    await stream.send_all(b"hi")
+    with trio.fail_after(5):
+        assert await stream.receive_some(10) == b"hi"
+    ev = await w.wait("read", "server")
+    assert ev.args[1] == b"hi"
+    await stream.aclose()
