@@ -419,3 +419,32 @@ async def test_component_on_the_channel_handles_server_events() -> None:
         stream = await trio.open_tcp_stream("127.0.0.1", server.port)
         assert await _roundtrip(stream, b"it") == b"got it"
     assert seen == [b"it"]
+
+
+async def test_connect_timeout_fires_unreachable() -> None:
+    # A listener whose backlog is full and never accepts: further SYNs go unanswered.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        for _ in range(8):
+            s = socket.socket()
+            s.setblocking(False)
+            try:
+                s.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+            fillers.append(s)
+        client = TCPClient(connect_timeout=0.5)
+        w = Watcher(client)
+        try:
+            async with open_app(client):
+                start = trio.current_time()
+                client.fire(connect("127.0.0.1", port))
+                ev = await w.wait("unreachable", timeout=10)
+                assert isinstance(ev.args[2], trio.TooSlowError)
+                assert 0.4 < trio.current_time() - start < 5
+        finally:
+            for s in fillers:
+                s.close()

@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from trio_circuits import Manager, handler, open_app
-from trio_circuits.net.events import close, write
+from trio_circuits.net.events import broadcast, close, write
 from trio_circuits.net.sockets import UDP6Server, UDPClient, UDPServer
 from trio_circuits.testing import Watcher
 
@@ -136,3 +136,17 @@ async def test_udp6() -> None:
     server = Echo6(("::1", 0))
     async with open_app(server):
         assert await _ask(socket.AF_INET6, ("::1", server.port), b"six") == b"six"
+
+
+async def test_broadcast_on_the_loopback_network() -> None:
+    # 127.255.255.255 is the broadcast address of 127/8: it never leaves the machine.
+    m = Manager()
+    receiver = Echo(("0.0.0.0", 0)).register(m)
+    sender = UDPClient(("127.0.0.1", 0), broadcast_address="127.255.255.255").register(m)
+    w = Watcher(m)
+    async with open_app(m):
+        m.fire(broadcast(b"to all", receiver.port), "client")
+        ev = await w.wait("read", "server")
+        assert ev.args == [("127.0.0.1", sender.port), b"to all"]
+        # The echo came back to the sender.
+        assert (await w.wait("read", "client")).args[1] == b"to all"

@@ -31,6 +31,8 @@ class UDPServer(BaseComponent):
         bind: a port (all interfaces), ``"host:port"``, ``(host, port)`` or a bound
             socket; port 0 picks a free port (see :attr:`port` after ``ready``).
         channel: the channel of its events.
+        broadcast_address: where ``broadcast(data, port)`` sends (default
+            ``"<broadcast>"``, i.e. 255.255.255.255).
 
     Fires ``ready(component, (host, port))``, ``read((host, port), data)``,
     ``error(sock, err)``, and on ``close()`` ``disconnect(sock)`` then ``closed()``;
@@ -42,9 +44,18 @@ class UDPServer(BaseComponent):
     _family = socket.AF_INET
     _client = False
 
-    def __init__(self, bind: Any = 0, channel: Hashable | None = None) -> None:
+    def __init__(
+        self,
+        bind: Any = 0,
+        channel: Hashable | None = None,
+        *,
+        broadcast_address: str = "<broadcast>",
+    ) -> None:
         self._address = parse_inet(bind, self._family)
+        if not isinstance(broadcast_address, str):
+            raise TypeError("broadcast_address must be a str")
         super().__init__(channel=channel or type(self).channel)
+        self.broadcast_address = broadcast_address
         self._sock: trio.socket.SocketType | None = None
         self._out: deque[tuple[Any, bytes]] = deque()
         self._wakeup = trio.Event()
@@ -156,7 +167,7 @@ class UDPServer(BaseComponent):
 
     @handler("broadcast")
     def _on_broadcast(self, data: bytes, port: int) -> None:
-        self._send_later(("<broadcast>", check_port(port)), bytes(data))
+        self._send_later((self.broadcast_address, check_port(port)), bytes(data))
 
     @handler("close")
     def _on_close(self) -> None:
