@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ssl
 from functools import partial
+from pathlib import Path
 
 import trio
+import trustme
 
 from trio_circuits import Manager, handler, open_app
 from trio_circuits.net.events import close, connect, starttls, write
@@ -183,3 +185,46 @@ async def test_client_starttls(
             assert reads == [b"OK\r\n", b"tls:hello"]
             assert client.connection is None or client.connection.secure
         nursery.cancel_scope.cancel()
+
+
+async def test_server_requires_client_certificates(
+    tmp_path: Path, ca: trustme.CA, cert_files: tuple[str, str, str]
+) -> None:
+    certfile, keyfile, cafile = cert_files
+    client_cert = ca.issue_cert("client@example.org")
+    client_pem = tmp_path / "client.pem"
+    client_cert.private_key_and_cert_chain_pem.write_to_path(str(client_pem))
+    m = Manager()
+    server = Echo(
+        ("127.0.0.1", 0),
+        secure=True,
+        certfile=certfile,
+        keyfile=keyfile,
+        ca_certs=cafile,
+        cert_reqs=ssl.CERT_REQUIRED,
+    ).register(m)
+    TCPClient().register(m)
+    w = Watcher(m)
+    async with open_app(m):
+        args = ("127.0.0.1", server.port)
+        m.fire(connect(*args, secure=True, ca_certs=cafile, certfile=str(client_pem)), "client")
+        await w.wait("connected", "client")
+        m.fire(write(b"mutual"), "client")
+        assert (await w.wait("read", "client")).args == [b"mutual"]
+        m.fire(close(), "client")
+        await w.wait("disconnected", "client")
+        # Without a client certificate the server refuses the handshake.
+        raw = await trio.open_tcp_stream(*args)
+        context = ssl.create_default_context(cafile=cafile)
+        tls = trio.SSLStream(raw, context, server_hostname="127.0.0.1")
+        with trio.fail_after(5):
+            try:
+                await tls.do_handshake()
+                await tls.send_all(b"x")
+                data = await tls.receive_some(10)
+            except trio.BrokenResourceError:
+                data = b""
+        assert data == b""
+        ev = await w.wait("error", "server")
+        assert isinstance(ev.args[1], ssl.SSLError)
+        await trio.aclose_forcefully(tls)
