@@ -127,3 +127,15 @@ async def test_udpecho() -> None:
             with trio.fail_after(10):
                 data, _ = await peer.recvfrom(100)
         assert data == b"datagram"
+
+
+async def test_proxy_to_the_echo_server() -> None:
+    with program(str(EXAMPLES / "echoserver.py"), "--bind", "127.0.0.1:0") as (_, echo):
+        args = ["--bind", "127.0.0.1:0", "--target", echo]
+        with program(str(EXAMPLES / "proxy.py"), *args, first_word=1) as (_, source):
+            streams = [await trio.open_tcp_stream("127.0.0.1", _port(source)) for _ in range(3)]
+            for n, stream in enumerate(streams):
+                payload = f"proxied {n}\n".encode()
+                assert await _echo(stream, payload) == payload
+            for stream in streams:
+                await stream.aclose()
