@@ -139,3 +139,33 @@ async def test_proxy_to_the_echo_server() -> None:
                 assert await _echo(stream, payload) == payload
             for stream in streams:
                 await stream.aclose()
+
+
+def test_telnet_over_udp_and_unix(tmp_path: Path) -> None:
+    with program(str(EXAMPLES / "udpecho.py"), "--bind", "127.0.0.1:0") as (_, address):
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(EXAMPLES / "telnet.py"),
+                "--udp",
+                "127.0.0.1",
+                str(_port(address)),
+            ],
+            input="datagram\n",
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "datagram\n"
+    path = str(tmp_path / "echo.sock")
+    with program(str(EXAMPLES / "echoserver.py"), "--unix", path):
+        result = subprocess.run(
+            [sys.executable, str(EXAMPLES / "telnet.py"), "--unix", path],
+            input="over unix\n",
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "over unix\n"
