@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from contextvars import ContextVar
 from types import MethodType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from ._runtime import Runtime
 
 __all__ = ["Manager"]
-
-M = TypeVar("M", bound="Manager")
 
 _get_ident = threading.get_ident
 
