@@ -8,7 +8,7 @@ import pytest
 import trio
 import trio.testing
 
-from trio_circuits import Component, Event, Manager, Timer, handler, open_app
+from trio_circuits import Component, Event, Manager, handler, open_app
 
 
 class slow(Event):
@@ -134,21 +134,6 @@ async def test_wait_timeout_raises_too_slow(autojump_clock: trio.testing.MockClo
         with pytest.raises(trio.TooSlowError):
             await app.wait("never_fired", timeout=30)
         assert trio.current_time() - start == pytest.approx(30)
-
-
-async def test_timers_under_autojump_clock(autojump_clock: trio.testing.MockClock) -> None:
-    ticks: list[float] = []
-
-    class App(Component):
-        def tick(self) -> None:
-            ticks.append(trio.current_time())
-
-    app = App()
-    async with open_app(app):
-        start = trio.current_time()
-        Timer(10, Event.create("tick"), persist=True).register(app)
-        await trio.sleep(35)
-    assert [round(t - start) for t in ticks] == [10, 20, 30]
 
 
 async def test_stop_leaves_no_task_behind_with_pending_async_handler() -> None:

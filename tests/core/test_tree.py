@@ -9,6 +9,8 @@ import trio
 from trio_circuits import BaseComponent, Component, Event, Manager, Timer, handler, open_app
 from trio_circuits.core.events import prepare_unregister
 
+from .test_timers import Ticks
+
 
 class test(Event):
     """test Event"""
@@ -210,13 +212,8 @@ async def test_handler_cache_follows_tree_changes() -> None:
 async def test_io_starts_on_register_and_stops_on_unregister(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    ticks: list[float] = []
-
-    class App(Component):
-        def tick(self) -> None:
-            ticks.append(trio.current_time())
-
-    app = App()
+    app = Ticks()
+    ticks = app.at
     async with open_app(app):
         timer = Timer(1, Event.create("tick"), persist=True)
         timer.register(app)

@@ -104,15 +104,20 @@ async def test_portforward_to_the_echo_server() -> None:
                 await stream.aclose()
 
 
+def telnet(*args: str, text: str) -> subprocess.CompletedProcess[str]:
+    """Run the telnet example with ``text`` on its standard input."""
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / "telnet.py"), *args],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+
+
 def test_telnet_client_to_the_echo_server(tmp_path: Path) -> None:
     with program(str(EXAMPLES / "echoserver.py"), "--bind", "127.0.0.1:0") as (_, address):
-        result = subprocess.run(
-            [sys.executable, str(EXAMPLES / "telnet.py"), "127.0.0.1", str(_port(address))],
-            input="line one\nline two\n",
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        result = telnet("127.0.0.1", str(_port(address)), text="line one\nline two\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "line one\nline two\n"
     assert "Connected to 127.0.0.1" in result.stderr
@@ -143,29 +148,11 @@ async def test_proxy_to_the_echo_server() -> None:
 
 def test_telnet_over_udp_and_unix(tmp_path: Path) -> None:
     with program(str(EXAMPLES / "udpecho.py"), "--bind", "127.0.0.1:0") as (_, address):
-        result = subprocess.run(
-            [
-                sys.executable,
-                str(EXAMPLES / "telnet.py"),
-                "--udp",
-                "127.0.0.1",
-                str(_port(address)),
-            ],
-            input="datagram\n",
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        result = telnet("--udp", "127.0.0.1", str(_port(address)), text="datagram\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "datagram\n"
     path = str(tmp_path / "echo.sock")
     with program(str(EXAMPLES / "echoserver.py"), "--unix", path):
-        result = subprocess.run(
-            [sys.executable, str(EXAMPLES / "telnet.py"), "--unix", path],
-            input="over unix\n",
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        result = telnet("--unix", path, text="over unix\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "over unix\n"
