@@ -112,13 +112,13 @@ class _StreamClient(BaseComponent):
                     tls.get("keyfile"),
                 )
                 with trio.fail_after(self.handshake_timeout):
-                    conn.stream = await _tls.handshake(
+                    tls_stream = await _tls.handshake(
                         stream,
                         context,
                         server_side=False,
                         server_hostname=tls.get("server_hostname") or host,
                     )
-                conn.secure = True
+                conn._use(tls_stream)
             except (OSError, ValueError, trio.BrokenResourceError, trio.TooSlowError) as exc:
                 await trio.aclose_forcefully(stream)
                 self.fire(error(exc))

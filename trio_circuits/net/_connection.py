@@ -14,6 +14,7 @@ buffer.  Back-pressure:
 from __future__ import annotations
 
 import logging
+import os
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -49,13 +50,16 @@ class Connection:
         fire_error: Callable[[Connection, BaseException], None],
         high_water: int,
     ) -> None:
-        self.stream = stream
         self.peer = peer
-        self.secure = isinstance(stream, trio.SSLStream)
         self.buffered = 0
         self._fire_read = fire_read
         self._fire_error = fire_error
         self.owner: Any = None
+        # Plain sockets: while the writer task is idle and nothing is queued, write()
+        # sends straight away, saving a task switch per message (see write()).
+        self._fd: int | None = None
+        self._writer_idle = False
+        self._use(stream)
         self._high_water = high_water
         self._low_water = high_water // 2
         # Bytes to send, and at most one _UPGRADE marker: what was written before a
@@ -74,6 +78,12 @@ class Connection:
     def __repr__(self) -> str:
         return f"<Connection {self.peer!r}{' tls' if self.secure else ''}>"
 
+    def _use(self, stream: trio.abc.Stream) -> None:
+        """Carry on over ``stream`` (a TLS layer over the old one, after a handshake)."""
+        self.stream = stream
+        self.secure = isinstance(stream, trio.SSLStream)
+        self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else None
+
     def getpeername(self) -> Any:
         """The peer's address, as ``socket.getpeername`` would give it."""
         return self.peer
@@ -91,6 +101,14 @@ class Connection:
             raise trio.ClosedResourceError(f"{self!r} is closed")
         if not data:
             return
+        if self._writer_idle and not self._out and self._fd is not None:
+            try:
+                sent = os.write(self._fd, data)
+            except OSError:
+                sent = 0  # full, or broken: the writer task sends (and reports) it
+            if sent == len(data):
+                return
+            data = data[sent:]
         self._out.append(bytes(data))
         self.buffered += len(data)
         self._wake_writer.set()
@@ -98,6 +116,7 @@ class Connection:
     def close(self) -> None:
         """Close once everything queued has been sent."""
         self._closing = True
+        self._fd = None
         self._wake_writer.set()
 
     # -- tasks --------------------------------------------------------------------------
@@ -127,6 +146,7 @@ class Connection:
                     await self.stream.aclose()
         finally:
             self._closed = True
+            self._fd = None
             self._out.clear()
             self.buffered = 0
             self._drained.set()
@@ -171,7 +191,11 @@ class Connection:
                     if self._closing:
                         break
                     self._wake_writer = trio.Event()
-                    await self._wake_writer.wait()
+                    self._writer_idle = True
+                    try:
+                        await self._wake_writer.wait()
+                    finally:
+                        self._writer_idle = False
                     continue
                 chunk = self._take()
                 await self.stream.send_all(chunk)
@@ -234,8 +258,8 @@ class Connection:
         assert self._upgrade is not None
         upgrade, self._upgrade = self._upgrade, None
         try:
-            self.stream = await upgrade()
-            self.secure = True
+            self._fd = None  # TLS from now on: every byte goes through the SSLStream
+            self._use(await upgrade())
         except Exception as exc:
             # A failed handshake leaves the stream unusable: report, then close.
             self._failed(exc)

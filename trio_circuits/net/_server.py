@@ -191,8 +191,7 @@ class _StreamServer(BaseComponent):
             assert self._tls is not None
             try:
                 with trio.fail_after(self.handshake_timeout):
-                    conn.stream = await _tls.handshake(stream, self._tls, server_side=True)
-                conn.secure = True
+                    conn._use(await _tls.handshake(stream, self._tls, server_side=True))
             except (OSError, trio.BrokenResourceError, trio.TooSlowError) as exc:
                 self._fire_error(conn, exc)
                 await trio.aclose_forcefully(stream)
