@@ -3,6 +3,7 @@
 * :class:`Watcher` records the events a tree dispatches so a test can wait for them.
 * Fixtures, usable under pytest-trio: ``app`` (a factory running trees for the
   duration of a test) and ``watcher`` (a factory of :class:`Watcher`).
+* :class:`RedisServer` runs a throwaway ``redis-server`` (for the Redis bridge).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from typing import Any, TypeVar
 import pytest
 import trio
 
+from ._redis_server import RedisServer
 from .core.components import BaseComponent
 from .core.events import Event
 from .core.handlers import handler
 from .core.manager import Manager
 
-__all__ = ["Watcher", "app", "watcher"]
+__all__ = ["RedisServer", "Watcher", "app", "watcher"]
 
 M = TypeVar("M", bound=Manager)
 

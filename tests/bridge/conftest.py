@@ -1,0 +1,30 @@
+"""Fixtures for the bridge tests: a real redis-server per test, unique key prefixes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+import trio
+
+from trio_circuits.testing import RedisServer
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A throwaway redis-server on a free loopback port (AOF on, so restarts keep data)."""
+    with RedisServer(aof=True) as server:
+        yield server
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 10) -> None:
+    """Wait until ``check()`` is true: polled every 10 ms, at most ``timeout`` seconds."""
+    with trio.fail_after(timeout):
+        while not check():
+            await trio.sleep(0.01)
