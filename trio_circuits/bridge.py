@@ -522,7 +522,15 @@ class RedisBridge(BaseComponent):
         """
         self._stopping = False
         self._stop = trio.Event()
-        status = _Once(task_status)
+        try:
+            await self._connect_loop(_Once(task_status))
+        finally:
+            if self._outbox:
+                # The close timeout ran out with Redis away: say what was not sent.
+                lost = len(self._outbox)
+                self.fire(error(RuntimeError(f"{lost} entries were not sent to Redis")))
+
+    async def _connect_loop(self, status: _Once) -> None:
         delay = _BACKOFF_MIN
         first = True
         while not self._stopping:

@@ -23,8 +23,11 @@ def prefix() -> str:
     return f"t{uuid.uuid4().hex[:8]}"
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 10) -> None:
-    """Wait until ``check()`` is true: polled every 10 ms, at most ``timeout`` seconds."""
-    with trio.fail_after(timeout):
-        while not check():
+async def eventually(check: Callable[[], bool], seconds: float = 10) -> None:
+    """Wait until ``check()`` is true: polled every 10 ms, at most ``seconds``.
+
+    Polling, because what is checked lives in Redis or in counters no event reports.
+    """
+    with trio.fail_after(seconds):
+        while not check():  # noqa: ASYNC110
             await trio.sleep(0.01)

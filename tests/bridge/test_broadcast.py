@@ -59,7 +59,7 @@ async def test_arguments_travel_as_json_with_bytes(
     app: Any, redis_server: RedisServer, prefix: str
 ) -> None:
     a, _, _ = node(redis_server.url, prefix, "a")
-    b, _, rec_b = node(redis_server.url, prefix, "b")
+    b, _, _ = node(redis_server.url, prefix, "b")
     await app(a)
     await app(b)
     watcher = Watcher(b)

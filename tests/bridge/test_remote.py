@@ -56,9 +56,7 @@ async def pair(app: Any, url: str, prefix: str) -> tuple[Manager, Manager]:
     caller = Manager()
     RedisBridge(url, node="caller", prefix=prefix).register(caller)
     worker = Manager()
-    RedisBridge(url, node="worker-1", prefix=prefix, channels=("remote", "jobs")).register(
-        worker
-    )
+    RedisBridge(url, node="worker-1", prefix=prefix, channels=("remote", "jobs")).register(worker)
     Worker().register(worker)
     Other().register(worker)
     await app(caller)
@@ -102,7 +100,7 @@ async def test_calls_run_concurrently(app: Any, redis_server: RedisServer, prefi
 async def test_a_remote_error_raises_remote_error(
     app: Any, redis_server: RedisServer, prefix: str
 ) -> None:
-    caller, worker = await pair(app, redis_server.url, prefix)
+    caller, _ = await pair(app, redis_server.url, prefix)
     with pytest.raises(RemoteError) as info:
         await caller.call(remote(boom(), "worker-1"), timeout=5)
     assert info.value.type_name == "KeyError"

@@ -1,0 +1,166 @@
+"""Nodes in other processes: remote calls, SIGINT, a worker that dies, Redis restarts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+import trio
+
+from trio_circuits import Component, Event, Manager
+from trio_circuits.bridge import RedisBridge, remote
+from trio_circuits.testing import RedisServer, Watcher
+
+from .conftest import eventually
+
+SCRIPT = Path(__file__).with_name("node_main.py")
+
+
+class hello(Event):
+    """Answered by the node in the other process."""
+
+
+class job(Event):
+    """Work for a group."""
+
+
+def spawn(url: str, prefix: str, node: str, mode: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), url, prefix, node, mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+async def expect_line(stream: IO[str] | None, wanted: str, seconds: float = 20) -> str:
+    """Read lines from a child's stdout (in a thread) until one starts with ``wanted``."""
+    assert stream is not None
+
+    def read() -> str:
+        for _ in range(1_000):
+            line = stream.readline()
+            if not line or line.startswith(wanted):
+                return line
+        return ""
+
+    with trio.fail_after(seconds):
+        line = await trio.to_thread.run_sync(read, abandon_on_cancel=True)
+    assert line.startswith(wanted), f"expected {wanted!r}, got {line!r}"
+    return line
+
+
+@pytest.fixture
+def children() -> Iterator[list[subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+
+
+async def test_a_node_in_another_process(
+    app: Any, redis_server: RedisServer, prefix: str, children: list[subprocess.Popen[str]]
+) -> None:
+    child = spawn(redis_server.url, prefix, "child", "answer")
+    children.append(child)
+    await expect_line(child.stdout, "ready")
+    root = Manager()
+    RedisBridge(redis_server.url, node="parent", prefix=prefix).register(root)
+    await app(root)
+    value = await root.call(remote(hello("parent"), "child"), timeout=10)
+    assert value.value == "hello parent from child"
+    # SIGINT: the child stops cleanly and exits 0.
+    child.send_signal(signal.SIGINT)
+    with trio.fail_after(15):
+        code = await trio.to_thread.run_sync(child.wait)
+    assert code == 0, child.stderr.read() if child.stderr else ""
+
+
+async def test_jobs_of_a_worker_that_died_go_to_another(
+    app: Any, redis_server: RedisServer, prefix: str, children: list[subprocess.Popen[str]]
+) -> None:
+    doomed = spawn(redis_server.url, prefix, "doomed", "hang")
+    children.append(doomed)
+    await expect_line(doomed.stdout, "ready")
+    source = Manager()
+    RedisBridge(redis_server.url, node="source", prefix=prefix, channels=("jobs",)).register(
+        source
+    )
+    await app(source)
+    for n in range(3):
+        source.fire(job(n), "jobs")
+    for _ in range(3):
+        await expect_line(doomed.stdout, "took")
+    doomed.kill()
+
+    class Survivor(Component):
+        channel = "jobs"
+
+        def init(self) -> None:
+            self.done: list[int] = []
+
+        def job(self, n: int) -> None:
+            self.done.append(n)
+
+    heir = Manager()
+    RedisBridge(
+        redis_server.url,
+        node="heir",
+        prefix=prefix,
+        channels=("jobs",),
+        group="workers",
+        claim_after=0.5,
+    ).register(heir)
+    survivor = Survivor().register(heir)
+    await app(heir)
+    await eventually(lambda: sorted(survivor.done) == [0, 1, 2])
+    source.fire(job(3), "jobs")
+    await eventually(lambda: sorted(survivor.done) == [0, 1, 2, 3])
+
+
+class Results(Component):
+    channel = "results"
+
+    def init(self) -> None:
+        self.got: list[int] = []
+
+    def done(self, n: int, node: str) -> None:
+        self.got.append(n)
+
+
+async def test_nothing_is_lost_when_redis_restarts(
+    app: Any, redis_server: RedisServer, prefix: str, children: list[subprocess.Popen[str]]
+) -> None:
+    child = spawn(redis_server.url, prefix, "child", "answer")
+    children.append(child)
+    await expect_line(child.stdout, "ready")
+    root = Manager()
+    bridge = RedisBridge(
+        redis_server.url, node="parent", prefix=prefix, channels=("jobs", "results")
+    ).register(root)
+    results = Results().register(root)
+    watcher = Watcher(root)
+    await app(root)
+    # The child turns each job into a result; a restart cuts both directions.
+    for n in range(400):
+        root.fire(job(n), "jobs")
+        if n == 150:
+            await trio.to_thread.run_sync(redis_server.restart)
+        await trio.sleep(0.002)
+    await eventually(lambda: set(results.got) == set(range(400)), seconds=30)
+    assert isinstance((await watcher.wait("error", "bridge")).args[0], Exception)
+    await watcher.wait("ready", "bridge")  # reconnected
+    # At least once, in order per node: duplicates only re-send what a cut pipeline sent.
+    firsts = list(dict.fromkeys(results.got))
+    assert firsts == sorted(firsts)
+    assert bridge.statistics()["buffered"] == 0
