@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import traceback
 import uuid
 from collections import deque
 from collections.abc import Hashable, Iterable
@@ -47,6 +46,7 @@ except ImportError as _exc:  # pragma: no cover - exercised without the extra on
     ) from _exc
 
 from ._codec import Codec, JSONCodec
+from ._remote import Call, Ledger, RemoteError, error_answer, remote, result_answer
 from .core.components import BaseComponent
 from .core.events import Event
 from .core.handlers import handler
@@ -67,46 +67,6 @@ _GONE: tuple[type[BaseException], ...] = (RedisError, OSError, trio.BrokenResour
 _BLOCK_MS = 2_000  # one blocking read's longest wait: bounds an idle reader's loop
 _BACKOFF_MIN = 0.05
 _BACKOFF_MAX = 5.0
-
-
-class RemoteError(Exception):
-    """A handler raised in the node that served a :class:`remote` call.
-
-    ``type_name``, ``message`` and ``traceback`` (the text of the remote traceback)
-    tell what happened there; the remote exception itself is never rebuilt.
-    """
-
-    def __init__(self, type_name: str, message: str, traceback: str = "") -> None:
-        super().__init__(type_name, message, traceback)
-        self.type_name = type_name
-        self.message = message
-        self.traceback = traceback
-
-    def __str__(self) -> str:
-        return f"{self.type_name}: {self.message}"
-
-
-class remote(Event):
-    """Fire ``event`` on ``channel`` in the node called ``node``; the value is its result.
-
-    ``await self.call(remote(hello(1), "worker-1"), timeout=5)`` returns a Value
-    holding what the remote handlers returned; a remote handler error raises
-    :class:`RemoteError`.
-    """
-
-    def __init__(self, event: Event, node: str, channel: str = "remote") -> None:
-        super().__init__(event, node, channel)
-
-
-class _Call:
-    """A remote call this node is waiting for."""
-
-    __slots__ = ("done", "error", "result")
-
-    def __init__(self) -> None:
-        self.done = trio.Event()
-        self.result: Any = None
-        self.error: RemoteError | None = None
 
 
 def _default_node() -> str:
@@ -187,11 +147,8 @@ class RedisBridge(BaseComponent):
         self._streams: dict[str, str] = {self.stream_key(c): c for c in channels}
         # Outgoing entries (stream, fields); kept across reconnections.
         self._outbox: deque[tuple[str, dict[bytes, bytes]]] = deque()
-        # Entries taken and not yet acknowledged: stream -> ids.  An id stays in
-        # ``_taken`` until its XACK succeeded, so a re-read never fires it twice.
-        self._taken: dict[str, set[bytes]] = {key: set() for key in self._all_streams()}
-        self._acks: dict[str, list[bytes]] = {key: [] for key in self._all_streams()}
-        self._calls: dict[str, _Call] = {}
+        self._ledger = Ledger(self._all_streams())
+        self._calls: dict[str, Call] = {}
         self._wake_send = trio.Event()
         self._wake_ack = trio.Event()
         self._stop = trio.Event()
@@ -227,7 +184,7 @@ class RedisBridge(BaseComponent):
         acknowledged)."""
         stats = dict(self._counts)
         stats["buffered"] = len(self._outbox)
-        stats["in_flight"] = sum(len(ids) for ids in self._taken.values())
+        stats["in_flight"] = self._ledger.in_flight
         return stats
 
     def _all_streams(self) -> list[str]:
@@ -335,10 +292,8 @@ class RedisBridge(BaseComponent):
             await trio.sleep(self.claim_after / 4)
 
     def _take(self, key: str, entry_id: bytes, fields: Any) -> None:
-        taken = self._taken[key]
-        if entry_id in taken:
+        if not self._ledger.take(key, entry_id):
             return  # still being handled here, or its ack is on the way
-        taken.add(entry_id)
         self._counts["received"] += 1
         if fields is None:  # deleted by trimming while pending
             self._ack(key, entry_id)
@@ -368,11 +323,7 @@ class RedisBridge(BaseComponent):
             self._ack(key, entry_id)
             call = self._calls.get(call_id)
             if call is not None:  # else: the caller gave up, or this is a re-delivery
-                if event.name == "remote_error":
-                    call.error = RemoteError(*(str(a) for a in event.args[:3]))
-                else:
-                    call.result = event.args[0] if event.args else None
-                call.done.set()
+                call.answer(event)
             return
         if kind != b"call":
             raise ValueError(f"unknown inbox entry kind {kind!r}")
@@ -388,10 +339,7 @@ class RedisBridge(BaseComponent):
         value._add_done_callback(answer)
 
     def _reply(self, reply_to: str, call_id: str, value: Value) -> None:
-        if value.errors:
-            answer = _error_answer(value.value)
-        else:
-            answer = Event.create("remote_result", value.value)
+        answer = error_answer(value.value) if value.errors else result_answer(value.value)
         try:
             data = self.codec.encode(answer)
         except Exception as exc:  # the result cannot travel: say so instead
@@ -415,16 +363,17 @@ class RedisBridge(BaseComponent):
     # -- acknowledging ----------------------------------------------------------------
 
     def _ack(self, key: str, entry_id: bytes) -> None:
-        self._acks[key].append(entry_id)
+        self._ledger.handled(key, entry_id)
         self._wake_ack.set()
 
     def _busy(self) -> bool:
         """Entries taken and not yet acknowledged (handlers running, acks unsent)."""
-        return any(self._taken.values())
+        return self._ledger.in_flight > 0
 
     async def _ack_loop(self, client: Any) -> None:
+        ledger = self._ledger
         while True:
-            pending = {key: ids for key, ids in self._acks.items() if ids}
+            pending = ledger.due()
             if not pending:
                 if self._stopping and not self._busy():
                     self._wake_send.set()  # the sender may be waiting for this
@@ -432,20 +381,14 @@ class RedisBridge(BaseComponent):
                 self._wake_ack = trio.Event()
                 await self._wake_ack.wait()
                 continue
-            for key in pending:
-                self._acks[key] = []
             try:
                 async with client.pipeline(transaction=False) as pipe:
                     for key, ids in pending.items():
                         pipe.xack(key, self._group_of(key), ids)
             except BaseException:
-                # Not acknowledged after all: again after the reconnection.
-                for key, ids in pending.items():
-                    self._acks[key][:0] = ids
+                ledger.unsent(pending)  # again after the reconnection
                 raise
-            for key, ids in pending.items():
-                self._taken[key].difference_update(ids)
-                self._counts["acked"] += len(ids)
+            self._counts["acked"] += ledger.confirmed(pending)
             self._wake_send.set()  # at stop, the sender may be waiting for these
 
     # -- remote calls -----------------------------------------------------------------
@@ -460,7 +403,7 @@ class RedisBridge(BaseComponent):
             b"c": channel.encode(),
             b"e": self.codec.encode(target),
         }
-        call = self._calls[call_id] = _Call()
+        call = self._calls[call_id] = Call()
         try:
             self._send(self.stream_key(None, node=node), fields)
             await call.done.wait()
@@ -569,15 +512,6 @@ class _Once:
         if self._status is not None:
             status, self._status = self._status, None
             status.started(value)
-
-
-def _error_answer(error: Any) -> Event:
-    """The reply to a remote call whose handler raised (``error`` is the stored triple)."""
-    if isinstance(error, tuple) and len(error) == 3 and isinstance(error[1], BaseException):
-        etype, exc, tb = error
-        text = "".join(traceback.format_exception(etype, exc, tb))
-        return Event.create("remote_error", etype.__name__, str(exc), text)
-    return Event.create("remote_error", "Exception", repr(error), "")
 
 
 def _redis_failure(group: BaseExceptionGroup[Any]) -> BaseException:
