@@ -65,6 +65,9 @@ __all__ = ["Codec", "JSONCodec", "RedisBridge", "RemoteError", "remote"]
 _GONE: tuple[type[BaseException], ...] = (RedisError, OSError, trio.BrokenResourceError)
 
 _BLOCK_MS = 2_000  # one blocking read's longest wait: bounds an idle reader's loop
+# Acks are not urgent: they wait this long for events to travel with (one pipeline
+# instead of two), which keeps them off the path of a remote call's round trip.
+_ACK_DELAY = 0.005
 _BACKOFF_MIN = 0.05
 _BACKOFF_MAX = 5.0
 
@@ -149,8 +152,7 @@ class RedisBridge(BaseComponent):
         self._outbox: deque[tuple[str, dict[bytes, bytes]]] = deque()
         self._ledger = Ledger(self._all_streams())
         self._calls: dict[str, Call] = {}
-        self._wake_send = trio.Event()
-        self._wake_ack = trio.Event()
+        self._wake = trio.Event()
         self._stop = trio.Event()
         self._stopping = False
         self._read_scope: trio.CancelScope | None = None
@@ -223,35 +225,53 @@ class RedisBridge(BaseComponent):
                 f"{self.buffer} events are already waiting for Redis; not sending more"
             )
         self._outbox.append((key, fields))
-        self._wake_send.set()
+        self._wake.set()
 
-    async def _send_loop(self, client: Any) -> None:
+    async def _flush_loop(self, client: Any) -> None:
+        """Send the outbox and the due acks, one pipeline per round, until stopped."""
         outbox = self._outbox
+        ledger = self._ledger
         while True:
             if not outbox:
                 if self._stopping and not self._busy():
                     return
-                self._wake_send = trio.Event()
-                await self._wake_send.wait()
-                continue
+                self._wake = trio.Event()
+                if not ledger.has_due:
+                    await self._wake.wait()
+                    continue
+                if not self._stopping:
+                    with trio.move_on_after(_ACK_DELAY):
+                        await self._wake.wait()
             batch = [outbox[i] for i in range(min(len(outbox), self.batch))]
-            async with client.pipeline(transaction=False) as pipe:
-                for key, fields in batch:
-                    if self.maxlen is None:
-                        pipe.xadd(key, fields)
-                    else:
-                        pipe.xadd(
-                            key,
-                            fields,
-                            trim_strategy=coredis.PureToken.MAXLEN,
-                            trim_operator=coredis.PureToken.APPROXIMATELY,
-                            threshold=self.maxlen,
-                        )
+            due = ledger.due()
+            try:
+                async with client.pipeline(transaction=False) as pipe:
+                    for key, fields in batch:
+                        self._xadd(pipe, key, fields)
+                    for key, ids in due.items():
+                        pipe.xack(key, self._group_of(key), ids)
+            except BaseException:
+                ledger.unsent(due)  # again after the reconnection
+                raise
             # Only now: an entry leaves the outbox once Redis has it.
             for _ in batch:
                 outbox.popleft()
-            self._counts["sent"] += len(batch)
-            self._counts["batches"] += 1
+            if batch:
+                self._counts["sent"] += len(batch)
+                self._counts["batches"] += 1
+            self._counts["acked"] += ledger.confirmed(due)
+
+    def _xadd(self, pipe: Any, key: str, fields: dict[bytes, bytes]) -> None:
+        if self.maxlen is None:
+            pipe.xadd(key, fields)
+        else:
+            pipe.xadd(
+                key,
+                fields,
+                trim_strategy=coredis.PureToken.MAXLEN,
+                trim_operator=coredis.PureToken.APPROXIMATELY,
+                threshold=self.maxlen,
+            )
 
     # -- receiving --------------------------------------------------------------------
 
@@ -348,7 +368,7 @@ class RedisBridge(BaseComponent):
             )
         fields = {b"n": self._node_id, b"k": b"reply", b"id": call_id.encode(), b"e": data}
         self._outbox.append((reply_to, fields))  # a reply is never refused
-        self._wake_send.set()
+        self._wake.set()
 
     def _dead(self, key: str, entry_id: bytes, fields: Any, exc: Exception) -> None:
         """An entry that cannot be decoded: report it, keep a copy, acknowledge it."""
@@ -357,39 +377,20 @@ class RedisBridge(BaseComponent):
         copy = {bytes(k): bytes(v) for k, v in dict(fields).items()}
         copy.update({b"stream": key.encode(), b"id": entry_id, b"error": repr(exc).encode()})
         self._outbox.append((self.dead_key, copy))
-        self._wake_send.set()
+        self._wake.set()
         self._ack(key, entry_id)
 
     # -- acknowledging ----------------------------------------------------------------
 
     def _ack(self, key: str, entry_id: bytes) -> None:
+        # Only the first due ack wakes the flusher (which then waits _ACK_DELAY).
+        if not self._ledger.has_due or self._stopping:
+            self._wake.set()
         self._ledger.handled(key, entry_id)
-        self._wake_ack.set()
 
     def _busy(self) -> bool:
         """Entries taken and not yet acknowledged (handlers running, acks unsent)."""
         return self._ledger.in_flight > 0
-
-    async def _ack_loop(self, client: Any) -> None:
-        ledger = self._ledger
-        while True:
-            pending = ledger.due()
-            if not pending:
-                if self._stopping and not self._busy():
-                    self._wake_send.set()  # the sender may be waiting for this
-                    return
-                self._wake_ack = trio.Event()
-                await self._wake_ack.wait()
-                continue
-            try:
-                async with client.pipeline(transaction=False) as pipe:
-                    for key, ids in pending.items():
-                        pipe.xack(key, self._group_of(key), ids)
-            except BaseException:
-                ledger.unsent(pending)  # again after the reconnection
-                raise
-            self._counts["acked"] += ledger.confirmed(pending)
-            self._wake_send.set()  # at stop, the sender may be waiting for these
 
     # -- remote calls -----------------------------------------------------------------
 
@@ -449,13 +450,11 @@ class RedisBridge(BaseComponent):
                             inner.start_soon(self._read_loop, client, key)
                         if self.group is not None:
                             inner.start_soon(self._claim_loop, client)
-                        nursery.start_soon(self._send_loop, client)
-                        nursery.start_soon(self._ack_loop, client)
+                        nursery.start_soon(self._flush_loop, client)
                         self._connected = True
                         task_status.started(self.fire(ready(self)))
                 # Stopping: nothing more is read; finish what was taken, then flush.
-                self._wake_ack.set()
-                self._wake_send.set()
+                self._wake.set()
 
     async def _run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
         """Connect, read and send until stopped; reconnect with backoff when Redis fails.
@@ -498,8 +497,7 @@ class RedisBridge(BaseComponent):
         self._stop.set()
         if self._read_scope is not None:
             self._read_scope.cancel()
-        self._wake_ack.set()
-        self._wake_send.set()
+        self._wake.set()
 
 
 class _Once:
