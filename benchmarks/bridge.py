@@ -103,9 +103,7 @@ class Announce(Component):
 
 def receiver(url: str, prefix: str) -> None:
     root = Manager()
-    RedisBridge(url, node="receiver", prefix=prefix, channels=("bench", "remote")).register(
-        root
-    )
+    RedisBridge(url, node="receiver", prefix=prefix, channels=("bench", "remote")).register(root)
     rec = Receiver().register(root)
     Answers(receiver=rec).register(root)
     Announce().register(root)
@@ -143,7 +141,9 @@ def spawn(*args: str) -> subprocess.Popen[str]:
 
 async def bridged(url: str, n: int, seconds: float) -> dict[str, float]:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    proc = await trio.to_thread.run_sync(spawn, "--role", "receiver", "--redis", url, "--prefix", prefix)
+    proc = await trio.to_thread.run_sync(
+        spawn, "--role", "receiver", "--redis", url, "--prefix", prefix
+    )
     root = Manager()
     bridge = RedisBridge(url, node="sender", prefix=prefix, channels=("bench", "remote"))
     bridge.register(root)
@@ -164,13 +164,13 @@ async def bridged(url: str, n: int, seconds: float) -> dict[str, float]:
                     while bridge.statistics()["buffered"] > 2048:  # noqa: ASYNC110
                         await trio.sleep(0.0005)
             with trio.fail_after(120):
-                got: dict[str, Any] = {"count": 0}
-                total = 0
+                total, end = 0, start
                 while total < n:
                     await trio.sleep(0.05)
                     got = await collect()
                     total += got["count"]
-                    end = got.get("last") or end if total else time.monotonic()
+                    if got["count"]:
+                        end = got["last"]
             results["throughput"] = n / (end - start)
 
             # Latency at a steady 1,000 events/s.

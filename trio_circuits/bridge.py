@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import sys
 import uuid
 from collections import deque
@@ -95,6 +96,8 @@ class RedisBridge(BaseComponent):
         maxlen: trim each stream to about this many entries (default: never trim;
             trimming can drop entries a slow consumer has not read).
         cluster: connect with ``coredis.RedisCluster`` (Redis Cluster).
+        ssl_context: the TLS context for a ``rediss://`` URL (else the URL's
+            ``ssl_ca_certs=``/``ssl_cert_reqs=`` query parameters, else the defaults).
 
     Stopping: reading stops, handlers of events already taken may finish and are
     acknowledged, and the outbox is flushed, all within the application's
@@ -118,6 +121,7 @@ class RedisBridge(BaseComponent):
         batch: int = 512,
         maxlen: int | None = None,
         cluster: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         channels = tuple(channels)
         if not channels or not all(isinstance(c, str) and c for c in channels):
@@ -145,6 +149,7 @@ class RedisBridge(BaseComponent):
         self.batch = batch
         self.maxlen = maxlen
         self.cluster = cluster
+        self.ssl_context = ssl_context
         self._node_id = self.node.encode()
         self._inbox = self.stream_key(None, node=self.node)
         self._streams: dict[str, str] = {self.stream_key(c): c for c in channels}
@@ -417,9 +422,12 @@ class RedisBridge(BaseComponent):
     # -- the connection's life --------------------------------------------------------
 
     def _client(self) -> Any:
+        options: dict[str, Any] = {"decode_responses": False, "connect_timeout": 5}
+        if self.ssl_context is not None:
+            options["ssl_context"] = self.ssl_context
         if self.cluster:
-            return coredis.RedisCluster.from_url(self.url, decode_responses=False)
-        return coredis.Redis.from_url(self.url, decode_responses=False, connect_timeout=5)
+            return coredis.RedisCluster.from_url(self.url, **options)
+        return coredis.Redis.from_url(self.url, **options)
 
     async def _prepare(self, client: Any, first: bool) -> None:
         """Create the consumer groups this node reads through (existing ones are kept)."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import ssl
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+from typing import Any
 
 import coredis
+import pytest
 import trio
+import trustme
 
 from trio_circuits import Component, Event, Manager, open_app
 from trio_circuits.bridge import RedisBridge
@@ -144,3 +150,77 @@ async def test_bridges_in_a_tree_start_and_stop_with_it(
         assert bridge.connected
         bridge.unregister()
         await eventually(lambda: not bridge.connected)
+
+
+async def _tls_front(
+    redis_port: int, context: ssl.SSLContext, *, task_status: trio.TaskStatus[int]
+) -> None:
+    """A TLS endpoint in front of the plaintext redis-server (its binary has no TLS)."""
+
+    async def pump(source: trio.abc.Stream, sink: trio.abc.Stream) -> None:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            while data := await source.receive_some(65536):
+                await sink.send_all(data)
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await sink.aclose()
+
+    async def serve(client: trio.SSLStream[trio.SocketStream]) -> None:
+        backend = await trio.open_tcp_stream("127.0.0.1", redis_port)
+        async with backend, trio.open_nursery() as nursery:
+            nursery.start_soon(pump, client, backend)
+            nursery.start_soon(pump, backend, client)
+
+    listeners = await trio.open_ssl_over_tcp_listeners(0, context, host="127.0.0.1")
+    transport = listeners[0].transport_listener
+    assert isinstance(transport, trio.SocketListener)
+    port: int = transport.socket.getsockname()[1]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(trio.serve_listeners, serve, listeners)
+        task_status.started(port)
+
+
+@pytest.mark.parametrize("how", ["context", "url"])
+async def test_rediss_urls_work(
+    redis_server: RedisServer,
+    prefix: str,
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
+    ca: trustme.CA,
+    tmp_path: Path,
+    how: str,
+) -> None:
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(_tls_front, redis_server.port, server_context)
+        url = f"rediss://127.0.0.1:{port}/0"
+        options: dict[str, Any] = {}
+        if how == "context":
+            options["ssl_context"] = client_context
+        else:
+            ca_file = tmp_path / "ca.pem"
+            ca.cert_pem.write_to_path(str(ca_file))
+            url += f"?ssl_ca_certs={ca_file}&ssl_cert_reqs=required"
+        a, b = Manager(), Manager()
+        RedisBridge(url, node="a", prefix=prefix, channels=("jobs",), **options).register(a)
+        RedisBridge(url, node="b", prefix=prefix, channels=("jobs",), **options).register(b)
+        slow = Slow().register(b)
+        async with open_app(b), open_app(a):
+            a.fire(job(1), "jobs")
+            await eventually(lambda: slow.done == [1])
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_untrusted_rediss_server_is_an_error(
+    redis_server: RedisServer, prefix: str, server_context: ssl.SSLContext
+) -> None:
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(_tls_front, redis_server.port, server_context)
+        root = Manager()
+        RedisBridge(f"rediss://127.0.0.1:{port}/0", prefix=prefix).register(root)
+        watcher = Watcher(root)
+        async with open_app(root):
+            failure = await watcher.wait("error", "bridge")
+        assert "CERTIFICATE_VERIFY_FAILED" in repr(failure.args[0]) or isinstance(
+            failure.args[0], (ssl.SSLError, OSError, coredis.exceptions.RedisError)
+        )
+        assert "ready" not in [e.name for e in watcher.seen]
+        nursery.cancel_scope.cancel()

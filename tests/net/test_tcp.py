@@ -24,7 +24,7 @@ from trio_circuits.net.sockets import (
 )
 from trio_circuits.testing import Watcher
 
-from .conftest import has_ipv6_loopback
+from ..conftest import has_ipv6_loopback
 
 
 class Echo(TCPServer):

@@ -13,7 +13,7 @@ from trio_circuits.net.events import broadcast, close, write
 from trio_circuits.net.sockets import UDP6Server, UDPClient, UDPServer
 from trio_circuits.testing import Watcher
 
-from .conftest import has_ipv6_loopback
+from ..conftest import has_ipv6_loopback
 
 
 class Echo(UDPServer):

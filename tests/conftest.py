@@ -1,4 +1,4 @@
-"""Fixtures for the networking tests: a trustme CA and TLS contexts."""
+"""Shared fixtures: a trustme CA and TLS contexts (networking and bridge tests)."""
 
 from __future__ import annotations
 
