@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["RedisServer", "find_redis_server"]
+__all__ = ["RedisServer", "create_cluster", "find_redis_server"]
 
 
 def find_redis_server() -> str:
@@ -42,20 +42,38 @@ def _free_port() -> int:
         return port
 
 
+def _cluster_port() -> int:
+    # A cluster node also listens on port + 10000 (its cluster bus): both must fit.
+    for _ in range(1_000):
+        port = _free_port()
+        if port + 10_000 <= 65_535:
+            try:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port + 10_000))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
 class RedisServer:
     """A ``redis-server`` process bound to 127.0.0.1 with its data in a temp dir.
 
     ``with RedisServer() as server: ... server.url ...``.  ``aof=True`` turns the
     append-only file on with ``appendfsync always``, so :meth:`restart` (or
     :meth:`kill` then :meth:`start`) keeps every acknowledged write.  ``password``
-    sets ``requirepass`` (and goes into :attr:`url`).
+    sets ``requirepass`` (and goes into :attr:`url`).  ``cluster=True`` starts it
+    as a Redis Cluster node (see :func:`create_cluster`).
     """
 
-    def __init__(self, *, aof: bool = False, password: str | None = None) -> None:
+    def __init__(
+        self, *, aof: bool = False, password: str | None = None, cluster: bool = False
+    ) -> None:
         self.binary = find_redis_server()
-        self.port = _free_port()
+        self.port = _cluster_port() if cluster else _free_port()
         self.aof = aof
         self.password = password
+        self.cluster = cluster
         self._dir = tempfile.TemporaryDirectory(prefix="trio-circuits-redis-")
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -73,6 +91,8 @@ class RedisServer:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.cluster:
+            args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
         self.process = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
         )
@@ -140,3 +160,33 @@ class RedisServer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def create_cluster(servers: list[RedisServer], timeout: float = 60.0) -> None:
+    """Join started ``cluster=True`` servers (three or more) into one Redis Cluster.
+
+    Uses the ``redis-cli`` next to the ``redis-server`` binary; returns once every
+    node reports ``cluster_state:ok``.
+    """
+    cli = str(Path(servers[0].binary).with_name("redis-cli"))
+    nodes = [f"127.0.0.1:{server.port}" for server in servers]
+    subprocess.run(
+        [cli, "--cluster", "create", *nodes, "--cluster-yes"],
+        check=True,
+        capture_output=True,
+        timeout=timeout,
+    )
+    deadline = time.monotonic() + timeout
+    for server in servers:
+        while True:
+            info = subprocess.run(
+                [cli, "-p", str(server.port), "cluster", "info"],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            ).stdout
+            if "cluster_state:ok" in info:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError("the Redis Cluster did not become ready")
+            time.sleep(0.05)

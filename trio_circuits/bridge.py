@@ -31,6 +31,7 @@ import socket
 import ssl
 import sys
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,16 @@ except ImportError as _exc:  # pragma: no cover - exercised without the extra on
 from ._codec import Codec, JSONCodec
 from ._remote import Call, Ledger, RemoteError, error_answer, remote, result_answer
 from .core.components import BaseComponent
-from .core.events import Event
+from .core.events import (
+    Event,
+    exception,
+    prepare_unregister,
+    registered,
+    signal,
+    started,
+    stopped,
+    unregistered,
+)
 from .core.handlers import handler
 from .net.events import error, ready
 
@@ -71,6 +81,20 @@ _BLOCK_MS = 2_000  # one blocking read's longest wait: bounds an idle reader's l
 _ACK_DELAY = 0.005
 _BACKOFF_MIN = 0.05
 _BACKOFF_MAX = 5.0
+
+
+# The framework's own events concern one process (a component registered here, this
+# application started): they are never bridged.
+_LOCAL = (
+    remote,
+    started,
+    stopped,
+    registered,
+    unregistered,
+    prepare_unregister,
+    exception,
+    signal,
+)
 
 
 def _default_node() -> str:
@@ -210,10 +234,10 @@ class RedisBridge(BaseComponent):
 
         def publish(event: Event, *args: Any, **kwargs: Any) -> None:
             # Only events fired on this very channel (not on "*"), never one that came
-            # from Redis, never a framework follow-up, never a remote call request.
+            # from Redis, never a follow-up, a framework event or a remote call request.
             if bridged not in event.channels or event.parent is not None:
                 return
-            if getattr(event, "_bridge_origin", None) is not None or isinstance(event, remote):
+            if getattr(event, "_bridge_origin", None) is not None or isinstance(event, _LOCAL):
                 return
             self._send(key, {b"n": node, b"e": self.codec.encode(event)})
 
@@ -426,7 +450,10 @@ class RedisBridge(BaseComponent):
         if self.ssl_context is not None:
             options["ssl_context"] = self.ssl_context
         if self.cluster:
-            return coredis.RedisCluster.from_url(self.url, **options)
+            with warnings.catch_warnings():
+                # coredis' own from_url goes through its deprecated startup-node form.
+                warnings.filterwarnings("ignore", "Use coredis.connection", DeprecationWarning)
+                return coredis.RedisCluster.from_url(self.url, **options)
         return coredis.Redis.from_url(self.url, **options)
 
     async def _prepare(self, client: Any, first: bool) -> None:

@@ -8,7 +8,8 @@ import pytest
 import trio
 
 from trio_circuits import Component, Event, Manager
-from trio_circuits.bridge import RedisBridge
+from trio_circuits._redis_server import create_cluster
+from trio_circuits.bridge import RedisBridge, remote
 from trio_circuits.testing import RedisServer, Watcher
 
 from .conftest import eventually
@@ -41,6 +42,7 @@ async def test_every_node_gets_every_event_in_order(
     a, _, rec_a = node(redis_server.url, prefix, "a")
     b, _, rec_b = node(redis_server.url, prefix, "b")
     c, _, rec_c = node(redis_server.url, prefix, "c")
+    watchers = [Watcher(root) for root in (a, b, c)]
     for root in (a, b, c):
         await app(root)
     for i in range(200):
@@ -53,6 +55,11 @@ async def test_every_node_gets_every_event_in_order(
     # a handled its own events locally, once each: never echoed back.
     await trio.sleep(0.2)
     assert rec_a.got == list(range(200))
+    # The framework's own events on a bridged channel (``registered(recorder)``) stay
+    # local: nothing failed to encode.
+    for watcher in watchers:
+        assert "exception" not in [e.name for e in watcher.seen]
+        assert "registered" in [e.name for e in watcher.seen]
 
 
 async def test_arguments_travel_as_json_with_bytes(
@@ -140,3 +147,27 @@ def test_bad_numbers_are_refused(kwargs: Any) -> None:
 def test_bad_url_is_refused() -> None:
     with pytest.raises(ValueError, match="not a Redis URL"):
         RedisBridge("http://127.0.0.1:6379")
+
+
+async def test_redis_cluster(app: Any, prefix: str) -> None:
+    servers = [RedisServer(cluster=True) for _ in range(3)]
+    try:
+        for server in servers:
+            server.start()
+        await trio.to_thread.run_sync(create_cluster, servers)
+        # Several channels, so that their streams land on different shards.
+        channels = ("remote", "jobs", "x", "y", "z")
+        a, _, _ = node(servers[0].url, prefix, "a", channels=channels, cluster=True)
+        b, _, rec_b = node(servers[1].url, prefix, "b", channels=channels, cluster=True)
+        await app(a)
+        await app(b)
+        for i in range(100):
+            a.fire(hello(i), "remote")
+        await eventually(lambda: len(rec_b.got) == 100)
+        assert rec_b.got == list(range(100))
+        value = await a.call(remote(hello("call"), "b"), timeout=5)
+        assert value.value is None  # Recorder.hello returns nothing
+        assert rec_b.got[-1] == "call"
+    finally:
+        for server in servers:
+            server.close()
