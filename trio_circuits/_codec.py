@@ -41,14 +41,24 @@ def _default(obj: Any) -> Any:
 
 def _hook(obj: dict[str, Any]) -> Any:
     if len(obj) == 1 and "__bytes__" in obj:
-        return base64.b64decode(obj["__bytes__"], validate=True)
+        encoded = obj["__bytes__"]
+        if not isinstance(encoded, str):
+            raise ValueError(f"bad bytes: {encoded!r}")
+        return base64.b64decode(encoded, validate=True)
     return obj
+
+
+# Built once: json.dumps/loads with a hook would build a new encoder/decoder per call.
+_encoder = json.JSONEncoder(default=_default, separators=(",", ":"), allow_nan=False)
+_decoder = json.JSONDecoder(object_hook=_hook)
 
 
 class JSONCodec:
     """Events as JSON: name, args, kwargs, channels and the follow-up flags.
 
     Arguments may be anything JSON holds, plus ``bytes``; tuples arrive as lists.
+    Bytes travel as ``{"__bytes__": "<base64>"}``, so a dictionary whose only key is
+    ``"__bytes__"`` is reserved.
     ``events`` lists event classes to re-create on decoding (matched by ``name``);
     any other name becomes ``Event.create(name, ...)``.
     """
@@ -67,12 +77,12 @@ class JSONCodec:
         flags = [flag for flag in _FLAGS if getattr(event, flag)]
         if flags:
             doc["flags"] = flags
-        return json.dumps(doc, default=_default, separators=(",", ":"), allow_nan=False).encode()
+        return _encoder.encode(doc).encode()
 
     def decode(self, data: bytes) -> Event:
         """The event encoded in ``data``; ``ValueError`` if it is not one."""
         try:
-            doc = json.loads(data, object_hook=_hook)
+            doc = _decoder.decode(data.decode())
         except (UnicodeDecodeError, ValueError) as exc:
             raise ValueError(f"not a JSON event: {exc}") from None
         if not isinstance(doc, dict):
