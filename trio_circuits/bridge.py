@@ -183,7 +183,6 @@ class RedisBridge(BaseComponent):
         self._calls: dict[str, Call] = {}
         self._wake = trio.Event()
         self._stop = trio.Event()
-        self._stopping = False
         self._read_scope: trio.CancelScope | None = None
         self._connected = False
         self._counts = dict.fromkeys(("sent", "batches", "received", "acked", "dead"), 0)
@@ -253,6 +252,9 @@ class RedisBridge(BaseComponent):
             raise BufferError(
                 f"{self.buffer} events are already waiting for Redis; not sending more"
             )
+        self._post(key, fields)
+
+    def _post(self, key: str, fields: dict[bytes, bytes]) -> None:
         self._outbox.append((key, fields))
         self._wake.set()
 
@@ -396,8 +398,7 @@ class RedisBridge(BaseComponent):
                 Event.create("remote_error", type(exc).__name__, str(exc), "")
             )
         fields = {b"n": self._node_id, b"k": b"reply", b"id": call_id.encode(), b"e": data}
-        self._outbox.append((reply_to, fields))  # a reply is never refused
-        self._wake.set()
+        self._post(reply_to, fields)  # a reply is never refused
 
     def _dead(self, key: str, entry_id: bytes, fields: Any, exc: Exception) -> None:
         """An entry that cannot be decoded: report it, keep a copy, acknowledge it."""
@@ -405,8 +406,7 @@ class RedisBridge(BaseComponent):
         self.fire(error(exc))
         copy = {bytes(k): bytes(v) for k, v in dict(fields).items()}
         copy.update({b"stream": key.encode(), b"id": entry_id, b"error": repr(exc).encode()})
-        self._outbox.append((self.dead_key, copy))
-        self._wake.set()
+        self._post(self.dead_key, copy)
         self._ack(key, entry_id)
 
     # -- acknowledging ----------------------------------------------------------------
@@ -472,19 +472,18 @@ class RedisBridge(BaseComponent):
             except StreamDuplicateConsumerGroupError:
                 pass
 
-    async def _session(self, client: Any, first: bool, task_status: Any) -> None:
+    async def _session(self, client: Any, first: bool, task_status: _Once) -> None:
         async with client:
             await self._prepare(client, first)
             async with trio.open_nursery() as nursery:
                 with trio.CancelScope() as self._read_scope:
                     if self._stopping:
                         self._read_scope.cancel()
-                    readers = trio.open_nursery()
-                    async with readers as inner:
+                    async with trio.open_nursery() as readers:
                         for key in self._all_streams():
-                            inner.start_soon(self._read_loop, client, key)
+                            readers.start_soon(self._read_loop, client, key)
                         if self.group is not None:
-                            inner.start_soon(self._claim_loop, client)
+                            readers.start_soon(self._claim_loop, client)
                         nursery.start_soon(self._flush_loop, client)
                         self._connected = True
                         task_status.started(self.fire(ready(self)))
@@ -497,7 +496,6 @@ class RedisBridge(BaseComponent):
         Cancellation: whatever was not acknowledged stays pending in Redis and is
         delivered again (to this node when it restarts, or to its group).
         """
-        self._stopping = False
         self._stop = trio.Event()
         try:
             await self._connect_loop(_Once(task_status))
@@ -527,8 +525,11 @@ class RedisBridge(BaseComponent):
                 await self._stop.wait()
             delay = min(delay * 2, _BACKOFF_MAX)
 
+    @property
+    def _stopping(self) -> bool:
+        return self._stop.is_set()
+
     def _io_stop(self) -> None:
-        self._stopping = True
         self._stop.set()
         if self._read_scope is not None:
             self._read_scope.cancel()
