@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/dispatch.py --scenario {fire,chain,flags,call,async} --n N
+    python benchmarks/dispatch.py --scenario {fire,chain,flags,call,async} --n N [--burst B]
 
 Prints one JSON line: ``{"scenario", "n", "seconds", "events_per_sec"}``.  The
 scenarios are described in :mod:`trio_circuits._bench`.
@@ -23,8 +23,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="trio_circuits dispatch throughput")
     parser.add_argument("--scenario", choices=SCENARIOS, default="fire")
     parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument(
+        "--burst", type=int, default=512, help="events fired per burst (0: all at once)"
+    )
     args = parser.parse_args()
-    seconds = trio.run(measure, args.scenario, args.n)
+    seconds = trio.run(measure, args.scenario, args.n, args.burst)
     print(
         json.dumps(
             {
@@ -32,6 +35,7 @@ def main() -> None:
                 "n": args.n,
                 "seconds": round(seconds, 6),
                 "events_per_sec": round(args.n / seconds, 1),
+                "burst": args.burst,
             }
         )
     )

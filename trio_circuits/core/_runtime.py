@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -34,7 +34,7 @@ from ._dispatch import collect, walk
 from ._report import format_error
 from .events import Event, exception, started, stopped
 from .manager import _current_value, _has_io
-from .values import Value
+from .values import Value, release_if_unshared
 
 if TYPE_CHECKING:
     from .handlers import Handler
@@ -360,7 +360,6 @@ class Runtime:
             self._fallback(event)
         event.stopped = False
         value._pending = 1
-        args = event.args
         kwargs = event.kwargs
         token = _current_value.set(value) if value._effects else None
         try:
@@ -370,14 +369,15 @@ class Runtime:
                 event.handler = h.fn
                 if h.is_async:
                     value._pending += 1
-                    if not self.handlers.spawn(self._run_async, h, value, args, kwargs):
+                    if not self.handlers.spawn(self._run_async, h, value, event._args, kwargs):
                         value._pending -= 1
                     continue
                 try:
+                    # Read per handler: an earlier one may have changed ``event.args``.
                     if h.takes_event:
-                        result = h.fn(event, *args, **kwargs)
+                        result = h.fn(event, *event._args, **kwargs)
                     else:
-                        result = h.fn(*args, **kwargs)
+                        result = h.fn(*event._args, **kwargs)
                 except Exception as exc:
                     self._failed(h, value, exc)
                 except (SystemExit, KeyboardInterrupt) as exc:
@@ -402,12 +402,14 @@ class Runtime:
                 or value._done_callbacks
             ):
                 self._settle(value)
+                release_if_unshared(event, value)
             else:
                 # Fast path: nobody waits and no follow-up is due.
                 value._done = True
+                release_if_unshared(event, value)
 
     async def _run_async(
-        self, h: Handler, value: Value, args: list[Any], kwargs: dict[str, Any]
+        self, h: Handler, value: Value, args: Sequence[Any], kwargs: dict[str, Any]
     ) -> None:
         try:
             if h.takes_event:
@@ -423,8 +425,12 @@ class Runtime:
                 value._store(result)
         finally:
             self._release(value)
+        if value._done:
+            # This frame's ``value`` is the one extra local up the stack.
+            _release_settled(value)
 
     def _release(self, value: Value) -> None:
+        """One handler (an ``async`` one) of ``value``'s event has finished."""
         value._pending -= 1
         if value._pending == 0:
             self._settle(value)
@@ -485,3 +491,9 @@ class Runtime:
             log.error("%s", text.rstrip("\n"))
         else:
             sys.stderr.write(text)
+
+
+def _release_settled(value: Value) -> None:
+    event = value.event
+    if event is not None:
+        release_if_unshared(event, value, caller_refs=1)

@@ -67,14 +67,17 @@ class Event:
     failure_channels: tuple[Hashable, ...] | None = None
     complete_channels: tuple[Hashable, ...] | None = None
 
-    # Instance attributes, declared for type checkers.
-    args: list[Any]
+    # Per-event state.  Only the arguments are set in ``__init__``; the rest are
+    # class-level defaults, shadowed on the instance when they change: events are
+    # created by the hundred thousand, and each attribute set costs time.
     kwargs: dict[str, Any]
-    value: Value | None
-    handler: Any
-    stopped: bool
-    cancelled: bool
-    parent: Event | None
+    value: Value | None = None
+    handler: Any = None
+    stopped: bool = False
+    cancelled: bool = False
+    parent: Event | None = None
+    # The positional arguments as given (a tuple) until :attr:`args` is first read.
+    _args: tuple[Any, ...] | list[Any] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -83,13 +86,22 @@ class Event:
             cls.name = cls.__name__
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.args = list(args)
+        self._args = args
         self.kwargs = kwargs
-        self.value = None
-        self.handler = None
-        self.stopped = False
-        self.cancelled = False
-        self.parent = None
+
+    @property
+    def args(self) -> list[Any]:
+        """The positional arguments (a list: handlers may change it for later ones)."""
+        args = self._args
+        if type(args) is not list:
+            # Made on first use: most events are never inspected, and an event
+            # without arguments then allocates nothing for them.
+            args = self._args = list(args)
+        return args
+
+    @args.setter
+    def args(self, args: list[Any]) -> None:
+        self._args = args
 
     @classmethod
     def create(cls, _name: str, /, *args: Any, **kwargs: Any) -> Event:
