@@ -38,6 +38,7 @@ SCENARIOS = [
     ("rr 64B x1000", 1000, "rr", 64),
     ("stream 64KiB x1", 1, "stream", 65536),
     ("stream 64KiB x100", 100, "stream", 65536),
+    ("stream 64KiB x1000", 1000, "stream", 65536),
 ]
 
 

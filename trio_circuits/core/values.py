@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Hashable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from .events import Event
 
 __all__ = ["Value"]
+
+
+class _Settable(Protocol):
+    """What is told once an event has been dispatched: a ``trio.Event`` or alike."""
+
+    def set(self) -> None: ...
 
 
 def _resolve(x: Any) -> Any:
@@ -62,7 +68,7 @@ class Value:
     _callbacks: list[Callable[[Value], None]] | None = None
     _done_callbacks: list[Callable[[Value], None]] | None = None
     _dispatched = False
-    _dispatched_event: trio.Event | None = None
+    _dispatched_event: _Settable | None = None
     # A detached subtree that also receives the event (``unregistered``).
     _extra: Any = None
 
@@ -206,9 +212,12 @@ class Value:
         async handler may itself be waiting for a later event).
         """
         if not self._dispatched:
-            if self._dispatched_event is None:
-                self._dispatched_event = trio.Event()
-            await self._dispatched_event.wait()
+            event = self._dispatched_event
+            if event is None:
+                event = self._dispatched_event = trio.Event()
+            if not isinstance(event, trio.Event):
+                raise RuntimeError("this event's dispatch is already being waited for")
+            await event.wait()
         else:
             await trio.lowlevel.checkpoint()
 

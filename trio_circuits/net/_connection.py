@@ -5,8 +5,9 @@ A :class:`Connection` owns its stream, a reader task and a writer task (run by
 that sends, so ``write`` never blocks and never drops data: it appends to an output
 buffer.  Back-pressure:
 
-* the reader does not read again until its previous ``read`` event has been
-  dispatched, so a flooding peer cannot grow the event queue without bound;
+* the reader fires a ``read`` event only once its previous one has been dispatched
+  (it may already hold the next chunk), so a flooding peer cannot grow the event
+  queue without bound;
 * the reader stops reading while more than ``high_water`` bytes are queued for output,
   so a peer that never reads cannot grow the output buffer without bound.
 """
@@ -29,6 +30,43 @@ READ_SIZE = 65536
 _UPGRADE = object()
 # The writer joins queued chunks up to this size into one send.
 _COALESCE = 65536
+
+
+class _ReadGate:
+    """Whether the last ``read`` event is still waiting to be dispatched (internal).
+
+    The dispatcher calls :meth:`set` once it has run the event's handlers (it stands in
+    for the Value's "dispatched" event); the reader waits with :meth:`wait_clear`.  One
+    object per connection, so no allocation per read.
+    """
+
+    __slots__ = ("_task", "pending")
+
+    def __init__(self) -> None:
+        self.pending = False
+        self._task: trio.lowlevel.Task | None = None
+
+    def set(self) -> None:
+        """The last ``read`` event has been dispatched."""
+        self.pending = False
+        task, self._task = self._task, None
+        if task is not None:
+            trio.lowlevel.reschedule(task)
+
+    async def wait_clear(self) -> None:
+        """Return once no ``read`` event is waiting to be dispatched.
+
+        Cancellation: cancellable while waiting; nothing changes then.
+        """
+        if not self.pending:
+            return
+        self._task = trio.lowlevel.current_task()
+
+        def abort(_: Any) -> trio.lowlevel.Abort:
+            self._task = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
 
 
 class Connection:
@@ -74,6 +112,7 @@ class Connection:
         self._pausing = False
         self._errored = False
         self._resume = trio.Event()
+        self._gate = _ReadGate()
 
     def __repr__(self) -> str:
         return f"<Connection {self.peer!r}{' tls' if self.secure else ''}>"
@@ -154,31 +193,77 @@ class Connection:
 
     async def _reader(self, done: trio.CancelScope, finished: trio.Event) -> None:
         try:
-            while True:
-                if self._pausing:
-                    await self._resume.wait()
-                    continue
-                if self.buffered > self._high_water:
-                    self._drained = trio.Event()
-                    await self._drained.wait()
-                    continue
+            fd = self._fd
+            if fd is not None:
                 with trio.CancelScope() as scope:
                     self._reader_scope = scope
-                    data = await self.stream.receive_some(READ_SIZE)
+                    if await self._read_plain(fd):
+                        return
                 self._reader_scope = None
-                if scope.cancelled_caught:
-                    continue  # paused for starttls; no data was lost
-                if not data:
-                    # Peer EOF: answer what is queued, then close (half-close).
-                    self.close()
-                    return
-                value = self._fire_read(self, data)
-                await value._wait_dispatched()
+            # TLS, or a plain socket after starttls or close(): through the stream.
+            await self._read_stream()
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._failed(exc)
             done.cancel()
         finally:
             finished.set()
+
+    async def _read_plain(self, fd: int) -> bool:
+        """Read a plain socket straight from its descriptor; True once at EOF.
+
+        Returns False when the stream must take over: ``start_tls`` (which also
+        cancels the enclosing scope) or ``close()``.  The reader waits for data
+        before it waits for its previous ``read`` event to be dispatched: with
+        request/response traffic that dispatch is long done when the next request
+        arrives, so the reader wakes once per message.  It holds no data at any
+        checkpoint, so a cancellation loses nothing.
+        """
+        gate = self._gate
+        while True:
+            if self.buffered > self._high_water:
+                self._drained = trio.Event()
+                await self._drained.wait()
+                continue
+            if gate.pending:
+                await trio.lowlevel.wait_readable(fd)
+                await gate.wait_clear()
+            if self._pausing or self._fd is None:
+                return False
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(fd)
+                continue
+            if not data:
+                self.close()  # peer EOF: answer what is queued, then close
+                return True
+            gate.pending = True
+            value = self._fire_read(self, data)
+            value._dispatched_event = gate
+
+    async def _read_stream(self) -> None:
+        gate = self._gate
+        while True:
+            if self._pausing:
+                await self._resume.wait()
+                continue
+            if self.buffered > self._high_water:
+                self._drained = trio.Event()
+                await self._drained.wait()
+                continue
+            await gate.wait_clear()
+            with trio.CancelScope() as scope:
+                self._reader_scope = scope
+                data = await self.stream.receive_some(READ_SIZE)
+            self._reader_scope = None
+            if scope.cancelled_caught:
+                continue  # paused for starttls; no data was lost
+            if not data:
+                self.close()  # peer EOF: answer what is queued, then close
+                return
+            gate.pending = True
+            value = self._fire_read(self, data)
+            value._dispatched_event = gate
 
     async def _writer(self) -> bool:
         try:

@@ -32,7 +32,10 @@ from .events import closed, connect, disconnect, error, read, ready
 log = logging.getLogger("trio_circuits.net")
 
 _ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
-HIGH_WATER = 1 << 20
+# Stop reading a connection while more than this is queued for it: asyncio's
+# default too.  Memory per connection stays near one read, as with a plain
+# ``receive_some``/``send_all`` loop, and a socket's own send buffer keeps it busy.
+HIGH_WATER = 1 << 16
 
 
 class _StreamServer(BaseComponent):
@@ -250,7 +253,7 @@ def _write_back(value: Value) -> None:
     result = value.value
     if isinstance(result, (bytes, bytearray)) and result:
         assert value.event is not None
-        args = value.event.args
+        args = value.event._args  # the arguments as fired (no list made for this)
         conn = args[0] if len(args) > 1 else None
         if isinstance(conn, Connection) and not conn.closed:
             conn.write(result)
