@@ -174,3 +174,31 @@ async def test_arguments_a_handler_kept_survive_the_release() -> None:
         await _settle()
         assert ref() is None
         assert kept == [[1, 2, 3]]
+
+
+@pytest.mark.usefixtures("no_gc")
+async def test_read_events_of_a_connection_are_freed_as_they_go() -> None:
+    from trio_circuits.net.events import read
+    from trio_circuits.net.sockets import TCPServer
+
+    class Echo(TCPServer):
+        @handler("read")
+        def _echo(self, sock: Any, data: bytes) -> bytes:
+            return data
+
+    server = Echo(("127.0.0.1", 0))
+    async with open_app(server):
+        stream = await trio.open_tcp_stream("127.0.0.1", server.port)
+        with trio.fail_after(10):
+            for i in range(50):
+                message = b"%02d" % i * 32
+                await stream.send_all(message)
+                got = b""
+                while len(got) < len(message):
+                    got += await stream.receive_some(100)
+                assert got == message
+        await _settle()
+        alive = [o for o in gc.get_objects() if isinstance(o, read)]
+        # At most the last one, if its Value is still in flight.
+        assert len(alive) <= 1
+        await stream.aclose()

@@ -238,8 +238,8 @@ class Connection:
                 self.close()  # peer EOF: answer what is queued, then close
                 return True
             gate.pending = True
-            value = self._fire_read(self, data)
-            value._dispatched_event = gate
+            # No local keeps the Value: once dispatched it can be freed at once.
+            self._fire_read(self, data)._dispatched_event = gate
 
     async def _read_stream(self) -> None:
         gate = self._gate
@@ -262,8 +262,8 @@ class Connection:
                 self.close()  # peer EOF: answer what is queued, then close
                 return
             gate.pending = True
-            value = self._fire_read(self, data)
-            value._dispatched_event = gate
+            # No local keeps the Value: once dispatched it can be freed at once.
+            self._fire_read(self, data)._dispatched_event = gate
 
     async def _writer(self) -> bool:
         try:
