@@ -9,7 +9,9 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.intersphinx",
     "sphinxcontrib_trio",
+    "myst_parser",
 ]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 intersphinx_mapping: dict[str, tuple[str, None]] = {}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
