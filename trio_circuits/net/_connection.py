@@ -221,8 +221,7 @@ class Connection:
         gate = self._gate
         while True:
             if self.buffered > self._high_water:
-                self._drained = trio.Event()
-                await self._drained.wait()
+                await self._wait_drained()
                 continue
             if gate.pending:
                 await trio.lowlevel.wait_readable(fd)
@@ -241,6 +240,11 @@ class Connection:
             # No local keeps the Value: once dispatched it can be freed at once.
             self._fire_read(self, data)._dispatched_event = gate
 
+    async def _wait_drained(self) -> None:
+        """Wait until the queued output has fallen to the low-water mark."""
+        self._drained = trio.Event()
+        await self._drained.wait()
+
     async def _read_stream(self) -> None:
         gate = self._gate
         while True:
@@ -248,8 +252,7 @@ class Connection:
                 await self._resume.wait()
                 continue
             if self.buffered > self._high_water:
-                self._drained = trio.Event()
-                await self._drained.wait()
+                await self._wait_drained()
                 continue
             await gate.wait_clear()
             with trio.CancelScope() as scope:
