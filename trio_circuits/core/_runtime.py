@@ -402,11 +402,10 @@ class Runtime:
                 or value._done_callbacks
             ):
                 self._settle(value)
-                release_if_unshared(event, value)
             else:
                 # Fast path: nobody waits and no follow-up is due.
                 value._done = True
-                release_if_unshared(event, value)
+            release_if_unshared(event, value)
 
     async def _run_async(
         self, h: Handler, value: Value, args: Sequence[Any], kwargs: dict[str, Any]

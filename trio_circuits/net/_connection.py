@@ -6,8 +6,8 @@ that sends, so ``write`` never blocks and never drops data: it appends to an out
 buffer.  Back-pressure:
 
 * the reader fires a ``read`` event only once its previous one has been dispatched
-  (it may already hold the next chunk), so a flooding peer cannot grow the event
-  queue without bound;
+  (on a plain socket it may already have waited for the next chunk to arrive), so a
+  flooding peer cannot grow the event queue without bound;
 * the reader stops reading while more than ``high_water`` bytes are queued for output,
   so a peer that never reads cannot grow the output buffer without bound.
 """
@@ -236,9 +236,13 @@ class Connection:
             if not data:
                 self.close()  # peer EOF: answer what is queued, then close
                 return True
-            gate.pending = True
-            # No local keeps the Value: once dispatched it can be freed at once.
-            self._fire_read(self, data)._dispatched_event = gate
+            self._deliver(data)
+
+    def _deliver(self, data: bytes | bytearray) -> None:
+        """Fire ``read`` for ``data``; the gate closes until it has been dispatched."""
+        self._gate.pending = True
+        # No local keeps the Value: once dispatched it can be freed at once.
+        self._fire_read(self, data)._dispatched_event = self._gate
 
     async def _wait_drained(self) -> None:
         """Wait until the queued output has fallen to the low-water mark."""
@@ -264,9 +268,7 @@ class Connection:
             if not data:
                 self.close()  # peer EOF: answer what is queued, then close
                 return
-            gate.pending = True
-            # No local keeps the Value: once dispatched it can be freed at once.
-            self._fire_read(self, data)._dispatched_event = gate
+            self._deliver(data)
 
     async def _writer(self) -> bool:
         try:
