@@ -31,7 +31,7 @@ class Stdin(BaseComponent):
         super().__init__()
         self.target = target  # UDP: where datagrams go
 
-    async def _run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
         task_status.started()
         stdin = trio.lowlevel.FdStream(sys.stdin.fileno())
         try:

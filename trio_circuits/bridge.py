@@ -490,7 +490,7 @@ class RedisBridge(BaseComponent):
                 # Stopping: nothing more is read; finish what was taken, then flush.
                 self._wake.set()
 
-    async def _run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
         """Connect, read and send until stopped; reconnect with backoff when Redis fails.
 
         Cancellation: whatever was not acknowledged stays pending in Redis and is
@@ -529,7 +529,7 @@ class RedisBridge(BaseComponent):
     def _stopping(self) -> bool:
         return self._stop.is_set()
 
-    def _io_stop(self) -> None:
+    def stop_io(self) -> None:
         self._stop.set()
         if self._read_scope is not None:
             self._read_scope.cancel()

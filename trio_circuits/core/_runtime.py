@@ -11,7 +11,7 @@ the dispatcher while it walks the list, one per async task); when the count reac
 zero the event is *settled*: waiters wake, ``_success`` is queued, and the
 completion cascade (``_completion.py``) may queue ``_complete``.
 
-I/O components (servers, clients, timers) implement ``_run_io``; each runs in its own
+I/O components (servers, clients, timers) implement ``run_io``; each runs in its own
 cancel scope in the I/O nursery, so unregistering one cancels exactly its tasks.
 
 Shutdown (``stop()``): ``stopped`` is dispatched; I/O components are asked to close
@@ -103,7 +103,7 @@ class _Waiter:
 
 
 class _ReadyStatus:
-    """The ``task_status`` handed to a component's ``_run_io``."""
+    """The ``task_status`` handed to a component's ``run_io``."""
 
     def __init__(self, runtime: Runtime, initial: bool) -> None:
         self._runtime = runtime
@@ -232,16 +232,16 @@ class Runtime:
                     # Its closing events (disconnect, closed) still belong here.
                     node.__dict__["_io_home"] = self.root
                 scope.deadline = min(scope.deadline, deadline)
-                node._io_stop()
+                node.stop_io()
 
     async def _run_component(self, node: Manager, status: _ReadyStatus) -> None:
         scope = node._io_scope
         assert scope is not None
         try:
             with scope:
-                await node._run_io(task_status=status)
+                await node.run_io(task_status=status)
         except Exception as exc:
-            self._report(exc, handler=node._run_io, fevent=None)
+            self._report(exc, handler=node.run_io, fevent=None)
         finally:
             if node._io_scope is scope:
                 node.__dict__["_io_scope"] = None

@@ -18,6 +18,9 @@ from .manager import Manager, _class_handlers
 
 __all__ = ["BaseComponent", "Component"]
 
+# Methods a subclass defines for the framework to call, never handlers.
+_HOOKS = frozenset({"init", "run_io", "stop_io"})
+
 
 class BaseComponent(Manager):
     """A component: a node of the tree with a channel and ``@handler`` methods.
@@ -82,13 +85,13 @@ class Component(BaseComponent):
 
     Every public method (no leading ``_``) defined in a subclass handles the event
     named after it, unless it is marked ``@handler(False)`` or already carries
-    ``@handler``.  The optional ``init`` hook is never a handler.
+    ``@handler``.  The hooks ``init``, ``run_io`` and ``stop_io`` are never handlers.
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name, value in list(vars(cls).items()):
-            if name.startswith("_") or name == "init" or not inspect.isfunction(value):
+            if name.startswith("_") or name in _HOOKS or not inspect.isfunction(value):
                 continue
             if hasattr(value, "handler"):
                 continue

@@ -488,27 +488,27 @@ class Manager:
         if thread is not None:
             thread.join(timeout)
 
-    # -- I/O components (hook for subclasses) -----------------------------------------
+    # -- I/O components (hooks for subclasses) ----------------------------------------
 
-    async def _run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
         """Serve this component's I/O while the application runs (override to use).
 
         Called by the runtime in the component's own cancel scope when the application
         starts (or when the component is registered into a running one); call
         ``task_status.started(ready_value)`` once ready.  Return after
-        :meth:`_io_stop` asks for a graceful close; cancellation means close now.
+        :meth:`stop_io` asks for a graceful close; cancellation means close now.
         """
         raise NotImplementedError
 
-    def _io_stop(self) -> None:
-        """Ask :meth:`_run_io` to finish gracefully (default: cancel it at once)."""
+    def stop_io(self) -> None:
+        """Ask :meth:`run_io` to finish gracefully (default: cancel it at once)."""
         scope = self._io_scope
         if scope is not None:
             scope.cancel()
 
 
 def _has_io(component: Manager) -> bool:
-    return type(component)._run_io is not Manager._run_io
+    return type(component).run_io is not Manager.run_io
 
 
 def _class_handlers(cls: type) -> list[tuple[str, Callable[..., Any]]]:

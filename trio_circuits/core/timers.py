@@ -79,7 +79,7 @@ class Timer(BaseComponent):
             self._deadline = trio.current_time() + self._seconds()
             self._sleep.deadline = self._deadline
 
-    async def _run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
         self._deadline = trio.current_time() + self._seconds()
         task_status.started()
         try:

@@ -72,7 +72,7 @@ class Worker(BaseComponent):
         self._idle = trio.Event()
         self._closing = False
 
-    async def _run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
         if not self.process:
             task_status.started()
             return
@@ -93,7 +93,7 @@ class Worker(BaseComponent):
             self._context_ready = trio.Event()
             self._closing = False
 
-    def _io_stop(self) -> None:
+    def stop_io(self) -> None:
         # Let running functions finish (the runtime bounds this with its deadline).
         self._closing = True
         self._idle.set()

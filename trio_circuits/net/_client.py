@@ -74,7 +74,7 @@ class _StreamClient(BaseComponent):
 
     # -- the I/O task -------------------------------------------------------------------
 
-    async def _run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
         self._stopping = False
         task_status.started(self.fire(ready(self)))
         while not self._stopping:
@@ -85,7 +85,7 @@ class _StreamClient(BaseComponent):
             host, port, secure, tls = self._requests.popleft()
             await self._session(host, port, secure, tls)
 
-    def _io_stop(self) -> None:
+    def stop_io(self) -> None:
         self._stopping = True
         self._requests.clear()
         self._wakeup.set()
@@ -239,11 +239,11 @@ class UNIXClient(_StreamClient):
     socket as soon as it starts.
     """
 
-    async def _run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
         if isinstance(self._bind, socket.socket):
             adopted, self._bind = self._bind, None
             self._requests.appendleft((adopted, None, False, {}))
-        await super()._run_io(task_status=task_status)
+        await super().run_io(task_status=task_status)
 
     async def _open(self, host: Any, port: Any) -> trio.abc.Stream:
         if isinstance(host, socket.socket):

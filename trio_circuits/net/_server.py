@@ -123,7 +123,7 @@ class _StreamServer(BaseComponent):
 
     # -- the I/O task -------------------------------------------------------------------
 
-    async def _run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
         try:
             self._listeners = await self._listen()
         except OSError as exc:
@@ -159,7 +159,7 @@ class _StreamServer(BaseComponent):
     def _unlink(self) -> None:
         pass
 
-    def _io_stop(self) -> None:
+    def stop_io(self) -> None:
         self._closing = True
         if self._accepting is not None:
             self._accepting.cancel()
@@ -228,7 +228,7 @@ class _StreamServer(BaseComponent):
     @handler("close")
     def _on_close(self, sock: Any = None) -> None:
         if sock is None:
-            self._io_stop()
+            self.stop_io()
         elif self._own(sock):
             sock.close()
 

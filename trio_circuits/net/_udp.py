@@ -76,7 +76,7 @@ class UDPServer(BaseComponent):
         """Datagrams queued and not yet sent."""
         return len(self._out)
 
-    async def _run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
         try:
             sock = await self._open()
         except OSError as exc:
@@ -153,7 +153,7 @@ class UDPServer(BaseComponent):
         self._out.append((address, data))
         self._wakeup.set()
 
-    def _io_stop(self) -> None:
+    def stop_io(self) -> None:
         # Send what is queued, then close.
         self._closing = True
         self._wakeup.set()
@@ -171,7 +171,7 @@ class UDPServer(BaseComponent):
 
     @handler("close")
     def _on_close(self) -> None:
-        self._io_stop()
+        self.stop_io()
 
 
 class UDP6Server(UDPServer):
