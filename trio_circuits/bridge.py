@@ -363,7 +363,7 @@ class RedisBridge(BaseComponent):
             return
         event._bridge_origin = origin  # type: ignore[attr-defined]
         value = self.fire(event, self._streams[key])
-        value._add_done_callback(lambda _v: self._ack(key, entry_id))
+        value.on_done(lambda _v: self._ack(key, entry_id))
 
     def _take_inbox(
         self, key: str, entry_id: bytes, fields: dict[bytes, bytes], event: Event
@@ -387,7 +387,7 @@ class RedisBridge(BaseComponent):
             self._ack(key, entry_id)
             self._reply(reply_to, call_id, value)
 
-        value._add_done_callback(answer)
+        value.on_done(answer)
 
     def _reply(self, reply_to: str, call_id: str, value: Value) -> None:
         answer = error_answer(value.value) if value.errors else result_answer(value.value)

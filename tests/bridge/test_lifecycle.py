@@ -75,7 +75,7 @@ async def test_stop_finishes_taken_events_and_flushes(
 
 async def test_stop_with_redis_gone_is_bounded(redis_server: RedisServer, prefix: str) -> None:
     root = Manager()
-    root.close_timeout = 1  # type: ignore[attr-defined]
+    root.close_timeout = 1
     bridge = RedisBridge(redis_server.url, prefix=prefix, channels=("jobs",)).register(root)
     watcher = Watcher(root)
     with trio.fail_after(5):

@@ -334,15 +334,18 @@ def test_bad_arguments_raise_at_construction(tmp_path: Path) -> None:
         TCPClient(connect_timeout=0)
 
 
-async def test_unbindable_address_fires_error() -> None:
+async def test_unbindable_address_fires_error_then_fails_the_start() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         server = Echo(("127.0.0.1", taken.getsockname()[1]))
         w = Watcher(server)
-        async with open_app(server):
-            ev = await w.wait("error")
-            assert isinstance(ev.args[0], OSError)
+        with pytest.raises(OSError, match="in use"):
+            async with open_app(server):
+                pytest.fail("the application started on a port in use")
+        errors = [e for e in w.seen if e.name == "error"]
+        assert len(errors) == 1
+        assert isinstance(errors[0].args[0], OSError)
 
 
 @pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback on this machine")

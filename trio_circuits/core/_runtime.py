@@ -33,6 +33,7 @@ from . import _completion
 from ._dispatch import collect, walk
 from ._report import format_error
 from .events import Event, exception, started, stopped
+from .flow import MAX_QUEUED, Intake, IOStatus
 from .manager import _current_value, _has_io
 from .values import Value, release_if_unshared
 
@@ -102,22 +103,6 @@ class _Waiter:
         return any(c == "*" or c in channels for c in self.channels)
 
 
-class _ReadyStatus:
-    """The ``task_status`` handed to a component's ``run_io``."""
-
-    def __init__(self, runtime: Runtime, initial: bool) -> None:
-        self._runtime = runtime
-        self._initial = initial
-        self.done = False
-
-    def started(self, value: Any = None) -> None:
-        if self.done:
-            raise RuntimeError("called 'started' twice")
-        self.done = True
-        if self._initial:
-            self._runtime._component_ready(value)
-
-
 class Runtime:
     """The state of a running application (internal; one per :meth:`Manager.run`)."""
 
@@ -138,6 +123,8 @@ class Runtime:
         self._initial_ready = trio.Event()
         self._ready_values: list[Value] = []
         self._dispatcher_done = trio.Event()
+        self.start_error: BaseException | None = None
+        self.intake = Intake(getattr(root, "max_queued", MAX_QUEUED), root._queue.__len__)
         self.close_timeout: float = getattr(root, "close_timeout", 5.0)
         self.handler_grace: float = getattr(root, "handler_grace", 1.0)
 
@@ -163,13 +150,20 @@ class Runtime:
                 for value in self._ready_values:
                     await value._wait_dispatched()
                 self._ready_values.clear()
-                task_status.started(root)
+                if self.start_error is None:
+                    task_status.started(root)
+                else:
+                    self.request_stop()
                 await self.stop_requested.wait()
                 await self._shutdown()
         finally:
             with root._lock:
                 root.__dict__["_runtime"] = None
             root.__dict__["_exit_code"] = self.exit_code
+        if self.start_error is not None:
+            # Raised here, outside the nursery, so that ``nursery.start(root.run)``
+            # raises the component's own exception rather than a group of one.
+            raise self.start_error
 
     def request_stop(self, code: int | str | None = None) -> None:
         if self.stopping:
@@ -212,7 +206,7 @@ class Runtime:
             return
         for node in walk(top):
             if node._io_scope is None and _has_io(node):
-                status = _ReadyStatus(self, initial)
+                status = IOStatus(initial, self.intake, self._on_started(initial))
                 if initial:
                     self._initial_pending += 1
                 # Set now, so a component registered twice is not started twice.
@@ -234,14 +228,24 @@ class Runtime:
                 scope.deadline = min(scope.deadline, deadline)
                 node.stop_io()
 
-    async def _run_component(self, node: Manager, status: _ReadyStatus) -> None:
+    def _on_started(self, initial: bool) -> Any:
+        return self._component_ready if initial else _ignore
+
+    async def _run_component(self, node: Manager, status: IOStatus) -> None:
+        # I/O tasks belong to no event's cascade, whoever registered the component.
+        _current_value.set(None)
         scope = node._io_scope
         assert scope is not None
         try:
             with scope:
                 await node.run_io(task_status=status)
         except Exception as exc:
-            self._report(exc, handler=node.run_io, fevent=None)
+            if status.initial and not status.done:
+                # It could not start: the application's start fails with this.
+                if self.start_error is None:
+                    self.start_error = exc
+            else:
+                self._report(exc, handler=node.run_io, fevent=None)
         finally:
             if node._io_scope is scope:
                 node.__dict__["_io_scope"] = None
@@ -308,6 +312,7 @@ class Runtime:
         queue = self.root._queue
         dispatch = self._dispatch
         checkpoint = trio.lowlevel.checkpoint
+        intake = self.intake
         try:
             while True:
                 if not queue:
@@ -319,6 +324,8 @@ class Runtime:
                 while queue and budget:
                     dispatch(queue.popleft())
                     budget -= 1
+                if intake.waiting:
+                    intake.poll()
                 await checkpoint()
         finally:
             self._dispatcher_done.set()
@@ -345,7 +352,7 @@ class Runtime:
         assert event is not None
         if event.cancelled:
             value._set_dispatched()
-            self._settle(value, followups=False)
+            self._settle(value)
             return
         if self.waiters:
             self._match_waiters(event, value)
@@ -356,8 +363,10 @@ class Runtime:
         else:
             if value._extra is not None:
                 handlers = self._handlers_for(value)
-        if not handlers and isinstance(event, exception):
-            self._fallback(event)
+        if not handlers:
+            value.unhandled = True
+            if isinstance(event, exception):
+                self._fallback(event)
         event.stopped = False
         value._pending = 1
         kwargs = event.kwargs
@@ -391,13 +400,15 @@ class Runtime:
         value._dispatched = True
         if value._dispatched_event is not None:
             value._dispatched_event.set()
+        observer = value._observer
+        if observer is not None:
+            observer.dispatched(value)
         pending = value._pending - 1
         value._pending = pending
         if pending == 0:
             if (
                 event.success
                 or value._effects
-                or value._callbacks
                 or value._done_event is not None
                 or value._done_callbacks
             ):
@@ -419,6 +430,12 @@ class Runtime:
             self._failed(h, value, exc)
         except SystemExit as exc:
             self.request_stop(exc.code)
+        except trio.Cancelled:
+            # Cut short (the application is stopping): no follow-up reports it done.
+            event = value.event
+            if event is not None:
+                event.cancelled = True
+            raise
         else:
             if result is not None:
                 value._store(result)
@@ -434,12 +451,12 @@ class Runtime:
         if value._pending == 0:
             self._settle(value)
 
-    def _settle(self, value: Value, followups: bool = True) -> None:
+    def _settle(self, value: Value) -> None:
         value._set_done()
         event = value.event
         assert event is not None
         root = self.root
-        if followups and event.success and not value.errors:
+        if event.success and not value.errors and not event.cancelled:
             follow = event.child("success", event, value.value)
             root._fire_into(follow, event.success_channels or value._channels)
         if value._effects:
@@ -449,12 +466,7 @@ class Runtime:
                 if e.complete and not e.cancelled:
                     follow = e.child("complete", e, done.value)
                     root._fire_into(follow, e.complete_channels or done._channels)
-                if done._callbacks:
-                    for callback in done._callbacks:
-                        callback(done)
-        elif value._callbacks:
-            for callback in value._callbacks:
-                callback(value)
+                done._set_completed()
 
     # -- errors -----------------------------------------------------------------------
 
@@ -490,6 +502,10 @@ class Runtime:
             log.error("%s", text.rstrip("\n"))
         else:
             sys.stderr.write(text)
+
+
+def _ignore(_value: Any) -> None:
+    pass
 
 
 def _release_settled(value: Value) -> None:

@@ -31,7 +31,7 @@ class BaseComponent(Manager):
         args: positional arguments for the optional ``init(self, *args, **kwargs)``
             hook.
         kwargs: keyword arguments for ``init`` (``channel=`` included, as circuits
-            does).
+            does); ``max_queued=`` sets :attr:`Manager.max_queued`.
 
     Components assigned as public attributes (in ``__init__``, in ``init`` or on the
     class) are registered as children automatically.
@@ -40,7 +40,7 @@ class BaseComponent(Manager):
     channel: Hashable = "*"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._init_manager()
+        self._init_manager(kwargs.pop("max_queued", None))
         channel = kwargs.get("channel")
         if channel is not None or "channel" in kwargs:
             self.__dict__["channel"] = channel or "*"

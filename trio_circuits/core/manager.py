@@ -21,6 +21,7 @@ import trio
 from . import _completion
 from ._dispatch import walk
 from .events import Event, prepare_unregister, registered, unregistered
+from .flow import MAX_QUEUED, Intake, IOStatus
 from .handlers import Handler, is_handler
 from .values import Value
 
@@ -54,9 +55,22 @@ class Manager:
     ``Manager()`` is a bare root: it has no handlers of its own until
     :meth:`addHandler` gives it some.  :class:`~trio_circuits.BaseComponent` and
     :class:`~trio_circuits.Component` build on it.
+
+    Args:
+        max_queued: see :attr:`max_queued` (a keyword, for the root).
+
+    Attributes (read from the root when the application starts):
+        max_queued: while more events than this are queued, servers and clients
+            read nothing more (default 10,000); see :mod:`trio_circuits.core.flow`.
+        close_timeout: seconds that stopping gives I/O components to flush and close.
+        handler_grace: seconds that stopping gives running ``async`` handlers before
+            they are cancelled.
     """
 
     channel: Hashable = "*"
+    max_queued: int = MAX_QUEUED
+    close_timeout: float = 5.0
+    handler_grace: float = 1.0
 
     _root: Manager
     _parent: Manager
@@ -69,15 +83,18 @@ class Manager:
     _unregister_pending: bool
     _io_scope: trio.CancelScope | None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_queued: int | None = None, **kwargs: Any) -> None:
         if args or kwargs:
             raise TypeError(
                 f"{type(self).__name__}() got unexpected arguments {args!r} {kwargs!r}"
             )
-        self._init_manager()
+        self._init_manager(max_queued)
 
-    def _init_manager(self) -> None:
+    def _init_manager(self, max_queued: int | None = None) -> None:
         d = self.__dict__
+        if max_queued is not None:
+            Intake(max_queued, int)  # checks the value now
+            d["max_queued"] = max_queued
         d["_root"] = self
         d["_parent"] = self
         d["_components"] = []
@@ -161,13 +178,18 @@ class Manager:
         ``unregistered(self, former_parent)`` is fired, received by the former tree and
         by the component itself.
         """
+        runtime = self._root._runtime
+        if runtime is not None and runtime.thread_id != _get_ident():
+            # From another thread: the whole step runs in the application's thread,
+            # so the completion hook is in place before the event can be handled.
+            runtime.call_in_loop(self.unregister)
+            return self
         if self._unregister_pending or self._parent is self:
             return self
         self.__dict__["_unregister_pending"] = True
         event = prepare_unregister(self)
         event.complete_channels = (self,)
-        value = self.fire(event)
-        value._add_callback(self._finish_unregister)
+        self.fire(event).on_complete(self._finish_unregister)
         return self
 
     def _finish_unregister(self, _value: Value) -> None:
@@ -490,13 +512,17 @@ class Manager:
 
     # -- I/O components (hooks for subclasses) ----------------------------------------
 
-    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: IOStatus) -> None:
         """Serve this component's I/O while the application runs (override to use).
 
         Called by the runtime in the component's own cancel scope when the application
         starts (or when the component is registered into a running one); call
-        ``task_status.started(ready_value)`` once ready.  Return after
-        :meth:`stop_io` asks for a graceful close; cancellation means close now.
+        ``task_status.started(ready_value)`` once ready.  An exception raised before
+        that, by a component that started with the application, makes the start fail
+        (``nursery.start(root.run)`` raises it); later ones are reported as
+        ``exception`` events.  Return after :meth:`stop_io` asks for a graceful
+        close; cancellation means close now.  Events fired from this task belong to
+        no event's cascade.
         """
         raise NotImplementedError
 

@@ -16,13 +16,29 @@ import trio
 if TYPE_CHECKING:
     from .events import Event
 
-__all__ = ["Value"]
+__all__ = ["Value", "ValueObserver"]
 
 
-class _Settable(Protocol):
-    """What is told once an event has been dispatched: a ``trio.Event`` or alike."""
+class ValueObserver(Protocol):
+    """What :meth:`Value.observe` reports to: the three moments of a fired event.
 
-    def set(self) -> None: ...
+    Each method is called once, in the dispatcher, in this order:
+
+    * :meth:`dispatched` -- the plain handlers have run and the ``async`` ones have
+      been started;
+    * :meth:`done` -- every handler has finished (the value is final);
+    * :meth:`completed` -- the event and every event its handlers fired (and theirs,
+      and so on) have all finished: its *cascade* has completed.
+    """
+
+    def dispatched(self, value: Value) -> None:
+        """The event's plain handlers have run."""
+
+    def done(self, value: Value) -> None:
+        """Every handler of the event has finished."""
+
+    def completed(self, value: Value) -> None:
+        """The event's whole cascade has finished."""
 
 
 def _resolve(x: Any) -> Any:
@@ -67,8 +83,11 @@ class Value:
     _completed = False
     _callbacks: list[Callable[[Value], None]] | None = None
     _done_callbacks: list[Callable[[Value], None]] | None = None
+    _observer: ValueObserver | None = None
     _dispatched = False
-    _dispatched_event: _Settable | None = None
+    _dispatched_event: trio.Event | None = None
+    #: True once dispatched if no handler received the event.
+    unhandled: bool = False
     # A detached subtree that also receives the event (``unregistered``).
     _extra: Any = None
 
@@ -196,6 +215,9 @@ class Value:
         self._done = True
         if self._done_event is not None:
             self._done_event.set()
+        observer = self._observer
+        if observer is not None:
+            observer.done(self)
         if self._done_callbacks is not None:
             for callback in self._done_callbacks:
                 callback(self)
@@ -204,6 +226,17 @@ class Value:
         self._dispatched = True
         if self._dispatched_event is not None:
             self._dispatched_event.set()
+        observer = self._observer
+        if observer is not None:
+            observer.dispatched(self)
+
+    def _set_completed(self) -> None:
+        observer = self._observer
+        if observer is not None:
+            observer.completed(self)
+        if self._callbacks is not None:
+            for callback in self._callbacks:
+                callback(self)
 
     async def _wait_dispatched(self) -> None:
         """Wait until the dispatcher has run the plain handlers and started the async ones.
@@ -212,17 +245,37 @@ class Value:
         async handler may itself be waiting for a later event).
         """
         if not self._dispatched:
-            event = self._dispatched_event
-            if event is None:
-                event = self._dispatched_event = trio.Event()
-            if not isinstance(event, trio.Event):
-                raise RuntimeError("this event's dispatch is already being waited for")
-            await event.wait()
+            if self._dispatched_event is None:
+                self._dispatched_event = trio.Event()
+            await self._dispatched_event.wait()
         else:
             await trio.lowlevel.checkpoint()
 
-    def _add_done_callback(self, fn: Callable[[Value], None]) -> None:
-        """Call ``fn(self)`` once every handler has finished (internal)."""
+    # -- hooks for the framework's own components ------------------------------------
+
+    @property
+    def dispatched(self) -> bool:
+        """True once the plain handlers have run (and the ``async`` ones started)."""
+        return self._dispatched
+
+    def observe(self, observer: ValueObserver) -> None:
+        """Report this event's dispatch, end and cascade to ``observer``.
+
+        Call it in the application's thread right after firing, before the event can
+        have been dispatched.  The event's cascade is followed from then on (as for an
+        event with ``complete = True``, without the ``_complete`` event).  One
+        observer per Value.
+        """
+        if self._dispatched:
+            raise RuntimeError("observe() after the event was dispatched")
+        if self._observer is not None:
+            raise RuntimeError("this Value already has an observer")
+        self._observer = observer
+        if self._effects == 0:
+            self._effects = 1
+
+    def on_done(self, fn: Callable[[Value], None]) -> None:
+        """Call ``fn(self)`` once every handler has finished (at once if they have)."""
         if self._done:
             fn(self)
             return
@@ -230,8 +283,16 @@ class Value:
             self._done_callbacks = []
         self._done_callbacks.append(fn)
 
-    def _add_callback(self, fn: Callable[[Value], None]) -> None:
-        """Call ``fn(self)`` once the event and its cascade have completed (internal)."""
+    def on_complete(self, fn: Callable[[Value], None]) -> None:
+        """Call ``fn(self)`` once the event's whole cascade has finished.
+
+        Like :meth:`observe`, call it before the event can have been dispatched; its
+        cascade is followed from then on.
+        """
+        if self._dispatched:
+            raise RuntimeError("on_complete() after the event was dispatched")
+        if self._effects == 0:
+            self._effects = 1
         if self._callbacks is None:
             self._callbacks = []
         self._callbacks.append(fn)

@@ -6,7 +6,17 @@ import os
 import socket
 from typing import Any
 
-__all__ = ["check_port", "parse_inet", "parse_unix"]
+import trio
+
+__all__ = [
+    "bind_socket",
+    "check_options",
+    "check_port",
+    "parse_inet",
+    "parse_unix",
+    "passive_address",
+    "resolve_passive",
+]
 
 Address = tuple[str, int]
 
@@ -60,3 +70,65 @@ def parse_unix(path: Any) -> str | socket.socket:
             raise ValueError(f"UNIX socket path too long ({len(text)} bytes): {text!r}")
         return text
     raise TypeError(f"a UNIX socket path must be a str, not {path!r}")
+
+
+SocketOption = tuple[int, int, Any]
+
+
+def check_options(options: Any) -> list[SocketOption]:
+    """``socket_options`` as a list of ``(level, option, value)`` triples."""
+    if options is None:
+        return []
+    checked: list[SocketOption] = []
+    for option in options:
+        if not isinstance(option, tuple) or len(option) != 3:
+            raise TypeError(f"a socket option is a (level, option, value) tuple, not {option!r}")
+        level, name, value = option
+        if not isinstance(level, int) or not isinstance(name, int):
+            raise TypeError(f"a socket option's level and name are ints, not {option!r}")
+        checked.append((level, name, value))
+    return checked
+
+
+def bind_socket(
+    family: socket.AddressFamily,
+    kind: socket.SocketKind,
+    address: Any,
+    options: list[SocketOption],
+) -> socket.socket:
+    """A new non-blocking socket with ``options`` set, bound to ``address``.
+
+    ``address`` is a resolved socket address (or a path for ``AF_UNIX``).  Stream
+    sockets on IP get ``SO_REUSEADDR`` first, as servers usually want.  Raises the
+    ``OSError`` of a failed bind, with the socket closed.
+    """
+    sock = socket.socket(family, kind)
+    try:
+        if family != socket.AF_UNIX and kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        for level, name, value in options:
+            sock.setsockopt(level, name, value)
+        sock.setblocking(False)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def passive_address(
+    host: str, port: int, family: socket.AddressFamily, kind: socket.SocketKind
+) -> Any:
+    """The first local address for ``(host, port)`` in ``family`` (a blocking lookup).
+
+    Raises ``socket.gaierror`` for a name that does not resolve.
+    """
+    return socket.getaddrinfo(host, port, family, kind, 0, socket.AI_PASSIVE)[0][4]
+
+
+async def resolve_passive(
+    host: str, port: int, family: socket.AddressFamily, kind: socket.SocketKind
+) -> Any:
+    """:func:`passive_address` without blocking Trio (numeric hosts resolve at once)."""
+    infos = await trio.socket.getaddrinfo(host, port, family, kind, 0, socket.AI_PASSIVE)
+    return infos[0][4]

@@ -2,7 +2,9 @@
 
 A client's I/O task waits for ``connect`` requests and serves one connection at a
 time; ``connected``/``disconnected`` bracket each, so connecting again after
-``disconnected`` works.
+``disconnected`` works.  A connect that fails -- refused, timed out, a name that
+does not resolve, a TLS handshake that fails -- fires ``error(err)`` and
+``unreachable(host, port, err)`` and leaves no socket open.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from typing import Any
 import trio
 
 from ..core.components import BaseComponent
+from ..core.events import Event
+from ..core.flow import Intake, IOStatus
 from ..core.handlers import handler
-from ..core.values import Value
 from . import _tls
-from ._bind import check_port
-from ._connection import Connection
-from ._server import HIGH_WATER
+from ._bind import check_options, check_port
+from ._connection import HIGH_WATER, Connection, Settings
 from .events import connected, disconnected, error, read, ready, unreachable
 
 _Request = tuple[Any, Any, bool, dict[str, Any]]
@@ -40,14 +42,17 @@ class _StreamClient(BaseComponent):
         *,
         high_water: int = HIGH_WATER,
         handshake_timeout: float = _tls.HANDSHAKE_TIMEOUT,
+        idle_timeout: float | None = None,
+        close_timeout: float = 5.0,
+        socket_options: list[tuple[int, int, Any]] | None = None,
     ) -> None:
         if connect_timeout <= 0:
             raise ValueError("connect_timeout must be > 0")
+        self._settings = Settings(high_water, idle_timeout, close_timeout, handshake_timeout)
+        self._options = check_options(socket_options)
         super().__init__(channel=channel)
         self._bind = bind
         self.connect_timeout = connect_timeout
-        self.high_water = high_water
-        self.handshake_timeout = handshake_timeout
         self.host: Any = None
         self.port: Any = None
         self._conn: Connection | None = None
@@ -66,15 +71,31 @@ class _StreamClient(BaseComponent):
         """The open connection, if any."""
         return self._conn
 
-    async def _open(self, host: Any, port: Any) -> trio.abc.Stream:
+    @property
+    def high_water(self) -> int:
+        """The connection stops being read while more bytes than this are queued."""
+        return self._settings.high_water
+
+    async def _open(self, host: Any, port: Any) -> trio.SocketStream:
         raise NotImplementedError
 
     def _connected_args(self, host: Any, port: Any) -> tuple[Any, Any]:
         return (host, port)
 
+    # -- the Endpoint of its connection --------------------------------------------------
+
+    def read_event(self, conn: Connection, data: bytes | bytearray) -> Event:
+        """``read(data)``."""
+        return read(data)
+
+    def error_event(self, conn: Connection, exc: BaseException) -> Event:
+        """``error(err)``."""
+        return error(exc)
+
     # -- the I/O task -------------------------------------------------------------------
 
-    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: IOStatus) -> None:
+        """Serve ``connect`` requests one at a time until closed."""
         self._stopping = False
         task_status.started(self.fire(ready(self)))
         while not self._stopping:
@@ -83,47 +104,36 @@ class _StreamClient(BaseComponent):
                 await self._wakeup.wait()
                 continue
             host, port, secure, tls = self._requests.popleft()
-            await self._session(host, port, secure, tls)
+            await self._session(host, port, secure, tls, task_status.intake)
 
     def stop_io(self) -> None:
+        """Drop pending connects; flush and close the connection."""
         self._stopping = True
         self._requests.clear()
         self._wakeup.set()
         if self._conn is not None:
             self._conn.close()
 
-    async def _session(self, host: Any, port: Any, secure: bool, tls: dict[str, Any]) -> None:
+    async def _session(
+        self, host: Any, port: Any, secure: bool, tls: dict[str, Any], intake: Intake
+    ) -> None:
         self.host, self.port = host, port
         try:
             with trio.fail_after(self.connect_timeout):
                 stream = await self._open(host, port)
         except (OSError, trio.TooSlowError) as exc:
-            self.fire(unreachable(host, port, exc))
+            self.fire(unreachable(host, port, exc))  # circuits' order
             self.fire(error(exc))
             return
-        conn = Connection(stream, None, self._fire_read, self._fire_error, self.high_water)
-        conn.owner = self
+        conn = Connection(stream, (host, port), self, self._settings, intake)
         if secure:
             try:
-                context = _tls.client_context(
-                    tls.get("ca_certs"),
-                    tls.get("ssl_context"),
-                    tls.get("certfile"),
-                    tls.get("keyfile"),
-                )
-                with trio.fail_after(self.handshake_timeout):
-                    tls_stream = await _tls.handshake(
-                        stream,
-                        context,
-                        server_side=False,
-                        server_hostname=tls.get("server_hostname") or host,
-                    )
-                conn._use(tls_stream)
+                await self._handshake(conn, stream, host, tls)
             except (OSError, ValueError, trio.BrokenResourceError, trio.TooSlowError) as exc:
                 await trio.aclose_forcefully(stream)
                 self.fire(error(exc))
+                self.fire(unreachable(host, port, exc))
                 return
-        conn.peer = (host, port)
         self._conn = conn
         pending, self._pending = self._pending, []
         for data in pending:
@@ -135,19 +145,21 @@ class _StreamClient(BaseComponent):
             self._conn = None
             self.fire(disconnected())
 
-    def _fire_read(self, conn: Connection, data: bytes | bytearray) -> Value:
-        value = self.fire(read(data))
-        value._add_done_callback(self._write_back)
-        return value
-
-    def _write_back(self, value: Value) -> None:
-        result = value.value
-        conn = self._conn
-        if isinstance(result, (bytes, bytearray)) and result and conn and not conn.closed:
-            conn.write(result)
-
-    def _fire_error(self, conn: Connection, exc: BaseException) -> None:
-        self.fire(error(exc))
+    async def _handshake(
+        self, conn: Connection, stream: trio.SocketStream, host: Any, tls: dict[str, Any]
+    ) -> None:
+        context = _tls.client_context(
+            tls.get("ca_certs"), tls.get("ssl_context"), tls.get("certfile"), tls.get("keyfile")
+        )
+        with trio.fail_after(self._settings.handshake_timeout):
+            conn.use(
+                await _tls.handshake(
+                    stream,
+                    context,
+                    server_side=False,
+                    server_hostname=tls.get("server_hostname") or host,
+                )
+            )
 
     # -- handled events -----------------------------------------------------------------
 
@@ -184,7 +196,7 @@ class _StreamClient(BaseComponent):
             self.fire(error(exc))
             return
         hostname = tls.get("server_hostname") or self.host
-        timeout = self.handshake_timeout
+        timeout = self._settings.handshake_timeout
 
         async def upgrade(stream: trio.abc.Stream) -> trio.SSLStream[Any]:
             with trio.fail_after(timeout):
@@ -202,13 +214,18 @@ class TCPClient(_StreamClient):
         bind: a local host address to connect from (or ``None``).
         channel: the channel of its events.
         connect_timeout: seconds a connect may take before ``unreachable``.
+        high_water, handshake_timeout, idle_timeout, close_timeout: as for
+            :class:`~trio_circuits.net.sockets.TCPServer`.
+        socket_options: ``(level, option, value)`` triples set on the socket before
+            it connects.
 
     Handles ``connect(host, port, secure=False, ca_certs=None, ssl_context=None,
     server_hostname=None)`` (TLS verifies the server by default), ``write(data)``,
     ``close()``/``disconnect()`` and ``starttls()``; fires ``ready(client)``,
     ``connected(host, port)``, ``read(data)``, ``disconnected()``, ``error(err)`` and
-    ``unreachable(host, port, reason)`` (at once on a refusal or a DNS failure).
-    A ``read`` handler that returns bytes has them written back.
+    ``unreachable(host, port, reason)`` (at once on a refusal or a DNS failure, and
+    after ``error`` when a TLS handshake fails).  A ``read`` handler that returns bytes
+    has them written back.
     """
 
     def __init__(
@@ -222,10 +239,12 @@ class TCPClient(_StreamClient):
             raise TypeError(f"bind must be a host or (host, port), not {bind!r}")
         super().__init__(bind, channel, connect_timeout, **kwargs)
 
-    async def _open(self, host: Any, port: Any) -> trio.abc.Stream:
+    async def _open(self, host: Any, port: Any) -> trio.SocketStream:
         check_port(port)
         local = self._bind[0] if isinstance(self._bind, tuple) else self._bind
-        return await trio.open_tcp_stream(host, port, local_address=local)
+        if not self._options:
+            return await trio.open_tcp_stream(host, port, local_address=local)
+        return await _connect_with_options(host, port, local, self._options)
 
 
 class TCP6Client(TCPClient):
@@ -239,20 +258,54 @@ class UNIXClient(_StreamClient):
     socket as soon as it starts.
     """
 
-    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: IOStatus) -> None:
+        """Serve the adopted socket (if any), then ``connect`` requests."""
         if isinstance(self._bind, socket.socket):
             adopted, self._bind = self._bind, None
             self._requests.appendleft((adopted, None, False, {}))
         await super().run_io(task_status=task_status)
 
-    async def _open(self, host: Any, port: Any) -> trio.abc.Stream:
+    async def _open(self, host: Any, port: Any) -> trio.SocketStream:
         if isinstance(host, socket.socket):
             return trio.SocketStream(trio.socket.from_stdlib_socket(host))
-        return await trio.open_unix_socket(os.fspath(host))
+        sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            for level, name, value in self._options:
+                sock.setsockopt(level, name, value)
+            await sock.connect(os.fspath(host))
+        except BaseException:
+            sock.close()
+            raise
+        return trio.SocketStream(sock)
 
     def _connected_args(self, host: Any, port: Any) -> tuple[Any, Any]:
         path = None if isinstance(host, socket.socket) else host
         return (socket.gethostname(), path)
+
+
+async def _connect_with_options(
+    host: str, port: int, local: str | None, options: list[tuple[int, int, Any]]
+) -> trio.SocketStream:
+    """Connect to the first address of ``host`` that answers, with ``options`` set."""
+    infos = await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    failure: OSError | None = None
+    for family, kind, proto, _name, address in infos:
+        sock = trio.socket.socket(family, kind, proto)
+        try:
+            for level, name, value in options:
+                sock.setsockopt(level, name, value)
+            if local is not None:
+                await sock.bind((local, 0))
+            await sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            failure = exc
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return trio.SocketStream(sock)
+    raise failure or OSError(f"no address for {host!r}")
 
 
 def Pipe(*channels: Hashable, **kwargs: Any) -> tuple[UNIXClient, UNIXClient]:

@@ -1,72 +1,93 @@
 """One stream connection: the ``sock`` handed to handlers.
 
-A :class:`Connection` owns its stream, a reader task and a writer task (run by
-:meth:`Connection.serve` in the component's nursery).  The writer is the only task
-that sends, so ``write`` never blocks and never drops data: it appends to an output
-buffer.  Back-pressure:
+A :class:`Connection` owns its stream, its :class:`~._state.ConnectionState` and
+two tasks, a reader and a writer, run by :meth:`Connection.serve` in the owning
+component's nursery.  The state decides, the tasks perform:
 
-* the reader fires a ``read`` event only once its previous one has been dispatched
-  (on a plain socket it may already have waited for the next chunk to arrive), so a
-  flooding peer cannot grow the event queue without bound;
-* the reader stops reading while more than ``high_water`` bytes are queued for output,
-  so a peer that never reads cannot grow the output buffer without bound.
+* the **reader** fires each chunk through a :class:`~._gate.ReadGate` and reads
+  the next only once that ``read``'s whole cascade has completed, while the output
+  is under its high-water mark, and while the application's intake admits input.
+  A plain socket is read straight from its descriptor; after ``starttls`` every
+  byte goes through the ``trio.SSLStream``.
+* the **writer** is the only task that sends: ``write`` never blocks and never
+  drops data.  While it is idle, a plain socket's ``write`` sends at once.
+
+At the peer's EOF the reader lets the last cascade complete, then asks for the
+close; a close sends what is queued, then EOF (TLS: ``close_notify``), then waits
+briefly for the peer's EOF, discarding what still arrives, so that unread input
+does not turn the close into a reset.  The whole close is bounded by
+``close_timeout``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Protocol
 
+import attrs
 import trio
 
+from ..core.events import Event
+from ..core.flow import Intake
 from ..core.values import Value
+from ._gate import ReadGate, Wakeup
+from ._state import ConnectionState, Phase
 
 log = logging.getLogger("trio_circuits.net")
 
 READ_SIZE = 65536
-_UPGRADE = object()
-# The writer joins queued chunks up to this size into one send.
-_COALESCE = 65536
+# Stop reading a connection while more than this is queued for it: asyncio's
+# default too.  Memory per connection stays near one read, and the socket's own
+# send buffer keeps the link busy.
+HIGH_WATER = 1 << 16
+# Once closing: how long to wait for the peer's EOF, and how much of what it still
+# sends to read (and drop) meanwhile.
+_LINGER = 1.0
+_LINGER_BYTES = 1 << 18
+
+Upgrade = Callable[[trio.abc.Stream], Awaitable[trio.abc.Stream]]
 
 
-class _ReadGate:
-    """Whether the last ``read`` event is still waiting to be dispatched (internal).
+class Endpoint(Protocol):
+    """What a connection needs from the component that owns it."""
 
-    The dispatcher calls :meth:`set` once it has run the event's handlers (it stands in
-    for the Value's "dispatched" event); the reader waits with :meth:`wait_clear`.  One
-    object per connection, so no allocation per read.
+    def fire(self, event: Event, *channels: Hashable) -> Value:
+        """Fire an event (the component's ``fire``)."""
+
+    def read_event(self, conn: Connection, data: bytes | bytearray) -> Event:
+        """The ``read`` event for ``data`` received on ``conn``."""
+
+    def error_event(self, conn: Connection, exc: BaseException) -> Event:
+        """The ``error`` event for ``conn`` failing with ``exc``."""
+
+
+@attrs.frozen
+class Settings:
+    """A component's settings for each of its connections.
+
+    Attributes:
+        high_water: stop reading while more bytes than this are queued for sending.
+        idle_timeout: close a connection that receives nothing for this many seconds
+            while it is ready to read (``None``: never).
+        close_timeout: seconds a close may take to flush, send EOF and linger.
+        handshake_timeout: seconds a TLS handshake may take.
     """
 
-    __slots__ = ("_task", "pending")
+    high_water: int = HIGH_WATER
+    idle_timeout: float | None = None
+    close_timeout: float = 5.0
+    handshake_timeout: float = 10.0
 
-    def __init__(self) -> None:
-        self.pending = False
-        self._task: trio.lowlevel.Task | None = None
-
-    def set(self) -> None:
-        """The last ``read`` event has been dispatched."""
-        self.pending = False
-        task, self._task = self._task, None
-        if task is not None:
-            trio.lowlevel.reschedule(task)
-
-    async def wait_clear(self) -> None:
-        """Return once no ``read`` event is waiting to be dispatched.
-
-        Cancellation: cancellable while waiting; nothing changes then.
-        """
-        if not self.pending:
-            return
-        self._task = trio.lowlevel.current_task()
-
-        def abort(_: Any) -> trio.lowlevel.Abort:
-            self._task = None
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        await trio.lowlevel.wait_task_rescheduled(abort)
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.high_water, bool) or self.high_water < 1:
+            raise ValueError(f"high_water must be >= 1, not {self.high_water!r}")
+        for name in ("close_timeout", "handshake_timeout"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0")
+        if self.idle_timeout is not None and self.idle_timeout <= 0:
+            raise ValueError("idle_timeout must be > 0 (or None)")
 
 
 class Connection:
@@ -76,222 +97,299 @@ class Connection:
 
     Attributes:
         peer: the peer's address (``(host, port)``; a path or ``""`` for UNIX).
-        buffered: bytes queued for sending and not yet sent.
-        secure: True once the connection is TLS-protected.
+        owner: the component serving this connection.
     """
 
     def __init__(
         self,
         stream: trio.abc.Stream,
         peer: Any,
-        fire_read: Callable[[Connection, bytes | bytearray], Value],
-        fire_error: Callable[[Connection, BaseException], None],
-        high_water: int,
+        owner: Endpoint,
+        settings: Settings,
+        intake: Intake,
     ) -> None:
         self.peer = peer
-        self.buffered = 0
-        self._fire_read = fire_read
-        self._fire_error = fire_error
-        self.owner: Any = None
-        # Plain sockets: while the writer task is idle and nothing is queued, write()
-        # sends straight away, saving a task switch per message (see write()).
-        self._fd: int | None = None
+        self.owner = owner
+        self._settings = settings
+        self._state = ConnectionState(settings.high_water, settings.high_water // 2)
+        self._reader_wakeup = Wakeup()
+        self._writer_wakeup = Wakeup()
+        self._gate = ReadGate(intake, self._reader_wakeup, self._write_back)
+        self._upgrade: Upgrade | None = None
+        self._life: trio.CancelScope | None = None
+        self._reading: trio.CancelScope | None = None
+        self._waiting_readable = False
         self._writer_idle = False
-        self._use(stream)
-        self._high_water = high_water
-        self._low_water = high_water // 2
-        # Bytes to send, and at most one _UPGRADE marker: what was written before a
-        # starttls goes out in plaintext, what was written after it encrypted.
-        self._out: deque[bytes | object] = deque()
-        self._wake_writer = trio.Event()
-        self._drained = trio.Event()
-        self._closing = False
-        self._closed = False
-        self._reader_scope: trio.CancelScope | None = None
-        self._upgrade: Callable[[], Any] | None = None
-        self._pausing = False
         self._errored = False
-        self._resume = trio.Event()
-        self._gate = _ReadGate()
+        self._fd: int | None = None
+        self.stream: trio.abc.Stream
+        self.use(stream)
 
     def __repr__(self) -> str:
         return f"<Connection {self.peer!r}{' tls' if self.secure else ''}>"
 
-    def _use(self, stream: trio.abc.Stream) -> None:
-        """Carry on over ``stream`` (a TLS layer over the old one, after a handshake)."""
+    def use(self, stream: trio.abc.Stream) -> None:
+        """Carry on over ``stream`` (the TLS layer after an accept-time handshake)."""
         self.stream = stream
-        self.secure = isinstance(stream, trio.SSLStream)
         self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else None
+
+    # -- what handlers see -----------------------------------------------------------
+
+    @property
+    def secure(self) -> bool:
+        """True once the connection is TLS-protected."""
+        return isinstance(self.stream, trio.SSLStream)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes queued for sending and not yet sent."""
+        return self._state.buffered
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is closing or closed (writes are refused)."""
+        return not self._state.writable
+
+    @property
+    def phase(self) -> Phase:
+        """Where the connection is in its life."""
+        return self._state.phase
 
     def getpeername(self) -> Any:
         """The peer's address, as ``socket.getpeername`` would give it."""
         return self.peer
 
-    @property
-    def closed(self) -> bool:
-        """True once the connection has closed (or is closing)."""
-        return self._closed or self._closing
-
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Queue ``data`` for sending (never blocks, never drops)."""
+        """Queue ``data`` for sending (never blocks, never drops).
+
+        Raises ``trio.ClosedResourceError`` once the connection is closing.
+        """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"write() takes bytes, not {type(data).__name__}")
-        if self._closed or self._closing:
+        state = self._state
+        if not state.writable:
             raise trio.ClosedResourceError(f"{self!r} is closed")
         if not data:
             return
-        if self._writer_idle and not self._out and self._fd is not None:
+        fd = self._fd
+        if (
+            fd is not None
+            and self._writer_idle
+            and state.phase is Phase.OPEN
+            and not state.has_output
+        ):
+            # Nothing is queued: send now, saving the writer a wake-up per message.
             try:
-                sent = os.write(self._fd, data)
+                sent = os.write(fd, data)
             except OSError:
-                sent = 0  # full, or broken: the writer task sends (and reports) it
+                sent = 0  # full, or broken: the writer sends it (and reports)
             if sent == len(data):
                 return
             data = data[sent:]
-        self._out.append(bytes(data))
-        self.buffered += len(data)
-        self._wake_writer.set()
+        state.queue(bytes(data))
+        self._writer_wakeup.poke()
 
     def close(self) -> None:
-        """Close once everything queued has been sent."""
-        self._closing = True
-        self._fd = None
-        self._wake_writer.set()
+        """Close once everything queued has been sent (bounded by ``close_timeout``)."""
+        state = self._state
+        if not state.writable:
+            return
+        state.request_close()
+        life = self._life
+        if life is not None:
+            life.deadline = min(life.deadline, trio.current_time() + self._settings.close_timeout)
+        self._writer_wakeup.poke()
+        self._reader_wakeup.poke()
 
-    # -- tasks --------------------------------------------------------------------------
+    def start_tls(self, upgrade: Upgrade) -> None:
+        """Switch to TLS once what is queued now has been sent in plaintext.
+
+        The writer awaits ``upgrade(stream)`` for the TLS stream; nothing is read
+        meanwhile, and what is written meanwhile is sent encrypted.
+        """
+        if self.secure:
+            raise RuntimeError(f"{self!r} already uses TLS")
+        self._state.start_upgrade()
+        self._upgrade = upgrade
+        if self._waiting_readable and self._reading is not None:
+            # The handshake reads the socket: stop waiting on it.  Nothing is lost,
+            # the reader holds no data while it waits.
+            self._reading.cancel()
+        self._writer_wakeup.poke()
+
+    def _write_back(self, _value: Value, data: bytes) -> None:
+        if self._state.writable:
+            self.write(data)
+
+    # -- the tasks --------------------------------------------------------------------
 
     async def serve(self) -> None:
         """Run the reader and the writer until the connection has closed.
-
-        A graceful close sends what is queued, then EOF (plain TCP/UNIX) or
-        ``close_notify`` (TLS), and waits up to a second for the peer's EOF so that
-        unread data does not turn the close into a reset.
 
         Cancellation: closes the stream at once (unsent data is lost).
         """
         reader_done = trio.Event()
         graceful = False
+        half_closeable = isinstance(self.stream, trio.abc.HalfCloseableStream)
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._reader, nursery.cancel_scope, reader_done)
-                graceful = await self._writer()
-                if graceful and isinstance(self.stream, trio.abc.HalfCloseableStream):
-                    with trio.move_on_after(1):
-                        await reader_done.wait()
-                nursery.cancel_scope.cancel()
-            if graceful and not isinstance(self.stream, trio.abc.HalfCloseableStream):
-                # TLS: close_notify (SSLStream.aclose never waits for the peer's).
-                with trio.move_on_after(1):
-                    await self.stream.aclose()
+            with trio.CancelScope() as life:
+                self._life = life
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._reader, reader_done)
+                    graceful = await self._writer()
+                    half_closeable = isinstance(self.stream, trio.abc.HalfCloseableStream)
+                    if graceful and half_closeable:
+                        # Our EOF is sent: the reader drops input until the peer's.
+                        with trio.move_on_after(_LINGER):
+                            await reader_done.wait()
+                    nursery.cancel_scope.cancel()
+                if graceful and not half_closeable:
+                    with trio.move_on_after(_LINGER):
+                        await self.stream.aclose()  # TLS: close_notify
         finally:
-            self._closed = True
+            self._life = None
             self._fd = None
-            self._out.clear()
-            self.buffered = 0
-            self._drained.set()
+            self._state.finished()
             await trio.aclose_forcefully(self.stream)
 
-    async def _reader(self, done: trio.CancelScope, finished: trio.Event) -> None:
+    async def _reader(self, done: trio.Event) -> None:
+        state = self._state
         try:
-            fd = self._fd
-            if fd is not None:
-                with trio.CancelScope() as scope:
-                    self._reader_scope = scope
-                    if await self._read_plain(fd):
-                        return
-                self._reader_scope = None
-            # TLS, or a plain socket after starttls or close(): through the stream.
-            await self._read_stream()
+            while True:
+                fd = self._fd
+                with trio.CancelScope() as reading:
+                    self._reading = reading
+                    if fd is not None:
+                        await self._read_fd(fd)
+                    else:
+                        await self._read_stream()
+                self._reading = None
+                while state.phase is Phase.UPGRADING:
+                    await self._reader_wakeup.wait()
+                if state.phase is not Phase.OPEN or state.eof:
+                    return
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._failed(exc)
-            done.cancel()
         finally:
-            finished.set()
+            done.set()
 
-    async def _read_plain(self, fd: int) -> bool:
-        """Read a plain socket straight from its descriptor; True once at EOF.
-
-        Returns False when the stream must take over: ``start_tls`` (which also
-        cancels the enclosing scope) or ``close()``.  The reader waits for data
-        before it waits for its previous ``read`` event to be dispatched: with
-        request/response traffic that dispatch is long done when the next request
-        arrives, so the reader wakes once per message.  It holds no data at any
-        checkpoint, so a cancellation loses nothing.
-        """
+    async def _read_fd(self, fd: int) -> None:
+        """Read a plain socket from its descriptor until EOF, the close or a starttls."""
+        state = self._state
         gate = self._gate
+        wakeup = self._reader_wakeup
+        owner = self.owner
         while True:
-            if self.buffered > self._high_water:
-                await self._wait_drained()
-                continue
+            phase = state.phase
+            if phase is Phase.UPGRADING:
+                return
+            if phase is not Phase.OPEN:
+                await self._discard(fd)
+                return
             if gate.pending:
+                # With request/response traffic the cascade is long complete when
+                # the next request arrives: wait for it first, one wake-up per message.
+                await self._readable(fd, idle=False)
+                while gate.pending and state.phase is Phase.OPEN:
+                    await wakeup.wait()
+                continue
+            if not state.may_read:
+                await wakeup.wait()  # output above the high-water mark
+                continue
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                await self._readable(fd, idle=True)
+                continue
+            if not data:
+                await self._at_eof()
+                return
+            await gate.fire(owner.fire, owner.read_event(self, data), len(data))
+
+    async def _read_stream(self) -> None:
+        """Read through the (TLS) stream until EOF or the close."""
+        state = self._state
+        gate = self._gate
+        owner = self.owner
+        while state.phase is Phase.OPEN:
+            if gate.pending or not state.may_read:
+                await self._reader_wakeup.wait()
+                continue
+            data = await self._receive()
+            if not data:
+                await self._at_eof()
+                return
+            if state.phase is Phase.OPEN:
+                await gate.fire(owner.fire, owner.read_event(self, data), len(data))
+
+    async def _readable(self, fd: int, idle: bool) -> None:
+        self._waiting_readable = True
+        try:
+            timeout = self._settings.idle_timeout
+            if not idle or timeout is None:
                 await trio.lowlevel.wait_readable(fd)
-                await gate.wait_clear()
-            if self._pausing or self._fd is None:
-                return False
+                return
+            with trio.move_on_after(timeout) as waiting:
+                await trio.lowlevel.wait_readable(fd)
+            if waiting.cancelled_caught:
+                self._idle()
+        finally:
+            self._waiting_readable = False
+
+    async def _receive(self) -> bytes | bytearray:
+        timeout = self._settings.idle_timeout
+        if timeout is None:
+            return await self.stream.receive_some(READ_SIZE)
+        with trio.move_on_after(timeout):
+            return await self.stream.receive_some(READ_SIZE)
+        self._idle()
+        return b""
+
+    def _idle(self) -> None:
+        log.debug("%r received nothing for %s s: closing", self, self._settings.idle_timeout)
+        self.close()
+
+    async def _at_eof(self) -> None:
+        """The peer sent EOF: let the last cascade complete, then close."""
+        self._state.peer_eof()
+        while self._gate.pending and self._state.phase is Phase.OPEN:
+            await self._reader_wakeup.wait()
+        self.close()
+
+    async def _discard(self, fd: int) -> None:
+        """Closing: read and drop input until the peer's EOF (or enough of it)."""
+        dropped = 0
+        while dropped < _LINGER_BYTES:
             try:
                 data = os.read(fd, READ_SIZE)
             except BlockingIOError:
                 await trio.lowlevel.wait_readable(fd)
                 continue
             if not data:
-                self.close()  # peer EOF: answer what is queued, then close
-                return True
-            self._deliver(data)
-
-    def _deliver(self, data: bytes | bytearray) -> None:
-        """Fire ``read`` for ``data``; the gate closes until it has been dispatched."""
-        self._gate.pending = True
-        # No local keeps the Value: once dispatched it can be freed at once.
-        self._fire_read(self, data)._dispatched_event = self._gate
-
-    async def _wait_drained(self) -> None:
-        """Wait until the queued output has fallen to the low-water mark."""
-        self._drained = trio.Event()
-        await self._drained.wait()
-
-    async def _read_stream(self) -> None:
-        gate = self._gate
-        while True:
-            if self._pausing:
-                await self._resume.wait()
-                continue
-            if self.buffered > self._high_water:
-                await self._wait_drained()
-                continue
-            await gate.wait_clear()
-            with trio.CancelScope() as scope:
-                self._reader_scope = scope
-                data = await self.stream.receive_some(READ_SIZE)
-            self._reader_scope = None
-            if scope.cancelled_caught:
-                continue  # paused for starttls; no data was lost
-            if not data:
-                self.close()  # peer EOF: answer what is queued, then close
                 return
-            self._deliver(data)
+            dropped += len(data)
 
     async def _writer(self) -> bool:
+        """Send what is queued until the close; True if it ended gracefully."""
+        state = self._state
         try:
             while True:
-                if self._out and self._out[0] is _UPGRADE:
-                    self._out.popleft()
+                if state.upgrade_due:
                     await self._do_upgrade()
-                    continue
-                if not self._out:
-                    if self._closing:
-                        break
-                    self._wake_writer = trio.Event()
+                elif state.has_output:
+                    chunk = state.next_chunk()
+                    await self.stream.send_all(chunk)
+                    state.sent(len(chunk))
+                    if state.drained:
+                        self._reader_wakeup.poke()
+                elif state.flushed:
+                    break
+                else:
                     self._writer_idle = True
                     try:
-                        await self._wake_writer.wait()
+                        await self._writer_wakeup.wait()
                     finally:
                         self._writer_idle = False
-                    continue
-                chunk = self._take()
-                await self.stream.send_all(chunk)
-                self.buffered -= len(chunk)
-                if self.buffered <= self._low_water:
-                    self._drained.set()
             stream = self.stream
             if isinstance(stream, trio.abc.HalfCloseableStream):
                 await stream.send_eof()
@@ -300,60 +398,26 @@ class Connection:
             self._failed(exc)
             return False
 
-    def _take(self) -> bytes:
-        out = self._out
-        first = out.popleft()
-        assert isinstance(first, bytes)
-        if not out or len(first) >= _COALESCE:
-            return first
-        parts = [first]
-        size = len(first)
-        while out:
-            part = out[0]
-            if not isinstance(part, bytes) or size + len(part) > _COALESCE:
-                break
-            out.popleft()
-            parts.append(part)
-            size += len(part)
-        return b"".join(parts)
+    async def _do_upgrade(self) -> None:
+        upgrade, self._upgrade = self._upgrade, None
+        assert upgrade is not None
+        self._fd = None  # from now on every byte goes through the TLS stream
+        try:
+            self.use(await upgrade(self.stream))
+        except (OSError, trio.BrokenResourceError, trio.TooSlowError) as exc:
+            # A failed handshake leaves the stream unusable.
+            raise trio.BrokenResourceError("starttls failed") from exc
+        self._state.upgraded()
+        self._reader_wakeup.poke()
 
     def _failed(self, exc: BaseException) -> None:
-        if self._closed or self._errored:
+        """Report a broken connection once, then close it at once."""
+        if self._errored or self._state.phase is Phase.CLOSED:
             return
         self._errored = True
         cause = exc.__cause__ if exc.__cause__ is not None else exc
         log.debug("connection %r failed: %r", self, cause)
-        self._closing = True
-        self._fire_error(self, cause)
-
-    # -- starttls -----------------------------------------------------------------------
-
-    def start_tls(self, upgrade: Callable[[trio.abc.Stream], Any]) -> None:
-        """Upgrade to TLS after what is already queued has been sent in plaintext.
-
-        ``upgrade(stream)`` is awaited by the writer and returns the new stream.
-        """
-        if self.secure or self._pausing:
-            raise RuntimeError(f"{self!r} already uses TLS")
-        self._pausing = True
-        self._resume = trio.Event()
-        self._upgrade = lambda: upgrade(self.stream)
-        self._out.append(_UPGRADE)
-        if self._reader_scope is not None:
-            # A cancelled receive loses no data: the bytes wait in the kernel.
-            self._reader_scope.cancel()
-        self._wake_writer.set()
-
-    async def _do_upgrade(self) -> None:
-        assert self._upgrade is not None
-        upgrade, self._upgrade = self._upgrade, None
-        try:
-            self._fd = None  # TLS from now on: every byte goes through the SSLStream
-            self._use(await upgrade())
-        except Exception as exc:
-            # A failed handshake leaves the stream unusable: report, then close.
-            self._failed(exc)
-            raise trio.BrokenResourceError("starttls failed") from exc
-        finally:
-            self._pausing = False
-            self._resume.set()
+        self._state.request_close()
+        self.owner.fire(self.owner.error_event(self, cause))
+        if self._life is not None:
+            self._life.cancel()

@@ -1,11 +1,11 @@
 """Stream servers: TCP, TCP over IPv6, UNIX sockets; optional TLS and starttls.
 
-Each server runs, under its component's cancel scope, one accept loop per listener
-and one task per connection (:class:`~._connection.Connection`), the connection
-tasks in a nursery of their own so that stopping the accept loops never cuts
-connections short.  Closing (``close()``, unregistering, or stopping the
-application) stops accepting, closes the listeners, flushes and closes every
-connection, then fires ``closed()``.
+Each server runs, under its component's cancel scope, an accept loop and one task
+per connection (:class:`~._connection.Connection`), the connection tasks in a
+nursery of their own so that stopping the accept loop never cuts connections
+short.  Closing (``close()``, unregistering, or stopping the application) stops
+accepting, closes the listener, flushes and closes every connection, then fires
+``closed()``.
 """
 
 from __future__ import annotations
@@ -22,26 +22,32 @@ from typing import Any
 import trio
 
 from ..core.components import BaseComponent
+from ..core.events import Event
+from ..core.flow import IOStatus
 from ..core.handlers import handler
-from ..core.values import Value
 from . import _tls
-from ._bind import parse_inet, parse_unix
-from ._connection import Connection
+from ._bind import (
+    bind_socket,
+    check_options,
+    parse_inet,
+    parse_unix,
+    passive_address,
+    resolve_passive,
+)
+from ._connection import HIGH_WATER, Connection, Settings
+from ._start import cannot_start
 from .events import closed, connect, disconnect, error, read, ready
 
 log = logging.getLogger("trio_circuits.net")
 
 _ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
-# Stop reading a connection while more than this is queued for it: asyncio's
-# default too.  Memory per connection stays near one read, as with a plain
-# ``receive_some``/``send_all`` loop, and a socket's own send buffer keeps it busy.
-HIGH_WATER = 1 << 16
 
 
 class _StreamServer(BaseComponent):
     """Common machinery of the stream servers (internal)."""
 
     channel: Hashable = "server"
+    _family: socket.AddressFamily = socket.AF_INET
 
     def __init__(
         self,
@@ -57,21 +63,23 @@ class _StreamServer(BaseComponent):
         ssl_context: ssl.SSLContext | None = None,
         high_water: int = HIGH_WATER,
         handshake_timeout: float = _tls.HANDSHAKE_TIMEOUT,
+        idle_timeout: float | None = None,
+        close_timeout: float = 5.0,
+        socket_options: list[tuple[int, int, Any]] | None = None,
     ) -> None:
         self._address = self._parse(bind)
         self._tls = _tls.server_context(certfile, keyfile, ca_certs, cert_reqs, ssl_context)
         if secure and self._tls is None:
             raise ValueError("secure=True needs a certfile (and keyfile) or an ssl_context")
-        if not isinstance(backlog, int) or backlog < 1:
+        if isinstance(backlog, bool) or not isinstance(backlog, int) or backlog < 1:
             raise ValueError(f"backlog must be a positive int, not {backlog!r}")
-        if high_water < 1:
-            raise ValueError("high_water must be >= 1")
+        self._settings = Settings(high_water, idle_timeout, close_timeout, handshake_timeout)
+        self._options = check_options(socket_options)
         super().__init__(channel=channel)
         self.secure = secure
         self.backlog = backlog
-        self.high_water = high_water
-        self.handshake_timeout = handshake_timeout
-        self._listeners: list[trio.SocketListener] = []
+        self._prebound: socket.socket | None = None
+        self._listener: trio.SocketListener | None = None
         self._connections: set[Connection] = set()
         self._accepting: trio.CancelScope | None = None
         self._closing = False
@@ -79,8 +87,11 @@ class _StreamServer(BaseComponent):
     def _parse(self, bind: Any) -> Any:
         raise NotImplementedError
 
-    async def _listen(self) -> list[trio.SocketListener]:
+    def _bind(self) -> socket.socket:
         raise NotImplementedError
+
+    async def _resolve(self) -> Any:
+        return self._address
 
     def _connect_args(self, conn: Connection) -> tuple[Any, ...]:
         return (conn, *conn.peer[:2])
@@ -97,10 +108,29 @@ class _StreamServer(BaseComponent):
         """The open connections."""
         return frozenset(self._connections)
 
+    @property
+    def high_water(self) -> int:
+        """A connection stops being read while more bytes than this are queued for it."""
+        return self._settings.high_water
+
+    @property
+    def _sock(self) -> Any:
+        """The listening socket (circuits' attribute).
+
+        Before the application runs, reading it creates and binds the socket now (as
+        circuits did at construction), so that a bind failure raises here; the
+        application then listens on that socket.
+        """
+        if self._listener is not None:
+            return self._listener.socket
+        if self._prebound is None:
+            self._prebound = self._bind()
+        return self._prebound
+
     def _sockname(self) -> Any:
-        if not self._listeners:
+        if self._listener is None:
             return None
-        return self._listeners[0].socket.getsockname()
+        return self._listener.socket.getsockname()
 
     @property
     def host(self) -> Any:
@@ -121,50 +151,67 @@ class _StreamServer(BaseComponent):
             "buffered": sum(c.buffered for c in self._connections),
         }
 
+    # -- the Endpoint of its connections -------------------------------------------------
+
+    def read_event(self, conn: Connection, data: bytes | bytearray) -> Event:
+        """``read(sock, data)``."""
+        return read(conn, data)
+
+    def error_event(self, conn: Connection, exc: BaseException) -> Event:
+        """``error(sock, err)``."""
+        return error(conn, exc)
+
     # -- the I/O task -------------------------------------------------------------------
 
-    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: IOStatus) -> None:
+        """Listen, accept and serve until closed; see the module docs."""
         try:
-            self._listeners = await self._listen()
+            sock, self._prebound = self._prebound, None
+            if sock is None:
+                self._address = await self._resolve()
+                sock = self._bind()
+            sock.listen(self.backlog)
         except OSError as exc:
-            self.fire(error(exc))
-            task_status.started()
+            cannot_start(self, exc, task_status)
             return
+        self._listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
         self._closing = False
+        intake = task_status.intake
         try:
-            ready_value = self.fire(ready(self, (self.host, self.port)))
-            task_status.started(ready_value)
+            task_status.started(self.fire(ready(self, (self.host, self.port))))
             async with trio.open_nursery() as connections:
-                async with trio.open_nursery() as accepting:
-                    self._accepting = accepting.cancel_scope
+                with trio.CancelScope() as accepting:
+                    self._accepting = accepting
                     if self._closing:
-                        accepting.cancel_scope.cancel()
-                    for listener in self._listeners:
-                        accepting.start_soon(self._accept_loop, listener, connections)
+                        accepting.cancel()
+                    await self._accept_loop(self._listener, connections, intake)
                 # Accepting has stopped: flush and close every connection.
-                await self._close_listeners()
+                await self._close_listener()
                 for conn in list(self._connections):
                     conn.close()
             self.fire(closed())
         finally:
             self._accepting = None
-            await self._close_listeners()
+            await self._close_listener()
 
-    async def _close_listeners(self) -> None:
-        listeners, self._listeners = self._listeners, []
-        for listener in listeners:
+    async def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
             await trio.aclose_forcefully(listener)
-        self._unlink()
+            self._unlink()
 
     def _unlink(self) -> None:
         pass
 
     def stop_io(self) -> None:
+        """Stop accepting; flush and close every connection, then fire ``closed()``."""
         self._closing = True
         if self._accepting is not None:
             self._accepting.cancel()
 
-    async def _accept_loop(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
+    async def _accept_loop(
+        self, listener: trio.SocketListener, nursery: trio.Nursery, intake: Any
+    ) -> None:
         while True:
             try:
                 stream = await listener.accept()
@@ -176,27 +223,26 @@ class _StreamServer(BaseComponent):
                     await trio.sleep(0.1)
                     continue
                 raise
-            nursery.start_soon(self._serve_connection, stream)
+            nursery.start_soon(self._serve_connection, stream, intake)
 
-    async def _serve_connection(self, stream: trio.SocketStream) -> None:
+    async def _serve_connection(self, stream: trio.SocketStream, intake: Any) -> None:
         try:
             peer = stream.socket.getpeername()
         except OSError:
             peer = None
-        conn = Connection(stream, peer, self._fire_read, self._fire_error, self.high_water)
-        conn.owner = self
+        conn = Connection(stream, peer, self, self._settings, intake)
         if peer is None:
             # Reset before we could learn the peer address.
-            self._fire_error(conn, ConnectionResetError(errno.ENOTCONN, "peer vanished"))
+            self.fire(error(conn, ConnectionResetError(errno.ENOTCONN, "peer vanished")))
             await trio.aclose_forcefully(stream)
             return
         if self.secure:
             assert self._tls is not None
             try:
-                with trio.fail_after(self.handshake_timeout):
-                    conn._use(await _tls.handshake(stream, self._tls, server_side=True))
+                with trio.fail_after(self._settings.handshake_timeout):
+                    conn.use(await _tls.handshake(stream, self._tls, server_side=True))
             except (OSError, trio.BrokenResourceError, trio.TooSlowError) as exc:
-                self._fire_error(conn, exc)
+                self.fire(error(conn, exc))
                 await trio.aclose_forcefully(stream)
                 return
         self._connections.add(conn)
@@ -206,14 +252,6 @@ class _StreamServer(BaseComponent):
         finally:
             self._connections.discard(conn)
             self.fire(disconnect(conn))
-
-    def _fire_read(self, conn: Connection, data: bytes | bytearray) -> Value:
-        value = self.fire(read(conn, data))
-        value._add_done_callback(_write_back)
-        return value
-
-    def _fire_error(self, conn: Connection, exc: BaseException) -> None:
-        self.fire(error(conn, exc))
 
     # -- handled events -----------------------------------------------------------------
 
@@ -237,26 +275,15 @@ class _StreamServer(BaseComponent):
         if not self._own(sock):
             return
         if self._tls is None:
-            self._fire_error(sock, RuntimeError("starttls needs a certfile or ssl_context"))
+            self.fire(error(sock, RuntimeError("starttls needs a certfile or ssl_context")))
             return
-        context, timeout = self._tls, self.handshake_timeout
+        context, timeout = self._tls, self._settings.handshake_timeout
 
         async def upgrade(stream: trio.abc.Stream) -> trio.SSLStream[Any]:
             with trio.fail_after(timeout):
                 return await _tls.handshake(stream, context, server_side=True)
 
         sock.start_tls(upgrade)
-
-
-def _write_back(value: Value) -> None:
-    """A ``read`` handler that returned bytes: write them to that connection."""
-    result = value.value
-    if isinstance(result, (bytes, bytearray)) and result:
-        assert value.event is not None
-        args = value.event._args  # the arguments as fired (no list made for this)
-        conn = args[0] if len(args) > 1 else None
-        if isinstance(conn, Connection) and not conn.closed:
-            conn.write(result)
 
 
 class TCPServer(_StreamServer):
@@ -273,26 +300,38 @@ class TCPServer(_StreamServer):
         high_water: stop reading a connection while more bytes than this are queued
             for it.
         handshake_timeout: seconds a TLS handshake may take.
+        idle_timeout: close a connection that receives nothing for this many seconds
+            (``None``: never).
+        close_timeout: seconds a connection's close may take (flush, EOF, linger).
+        socket_options: ``(level, option, value)`` triples set on the listening
+            socket before it is bound.
 
     Fires ``ready(server, (host, port))``, ``connect(sock, host, port)``,
     ``read(sock, data)``, ``disconnect(sock)``, ``error(sock, err)`` and ``closed()``;
     handles ``write(sock, data)``, ``close(sock)``/``close()`` and ``starttls(sock)``.
-    A ``read`` handler that returns bytes has them written back.
+    A ``read`` handler that returns bytes has them written back.  A connection is
+    read again only once the cascade of its previous ``read`` has completed.
     """
-
-    _family = socket.AF_INET
 
     def _parse(self, bind: Any) -> Any:
         return parse_inet(bind, self._family)
 
-    async def _listen(self) -> list[trio.SocketListener]:
+    async def _resolve(self) -> Any:
         address = self._address
         if isinstance(address, socket.socket):
-            sock = trio.socket.from_stdlib_socket(address)
-            sock.listen(self.backlog)
-            return [trio.SocketListener(sock)]
+            return address
         host, port = address
-        return await trio.open_tcp_listeners(port, host=host, backlog=self.backlog)
+        return await resolve_passive(host, port, self._family, socket.SOCK_STREAM)
+
+    def _bind(self) -> socket.socket:
+        address = self._address
+        if isinstance(address, socket.socket):
+            address.setblocking(False)
+            return address
+        host, port = address[:2]
+        if not _numeric(host, self._family):
+            address = passive_address(host, port, self._family, socket.SOCK_STREAM)
+        return bind_socket(self._family, socket.SOCK_STREAM, address, self._options)
 
 
 class TCP6Server(TCPServer):
@@ -308,6 +347,8 @@ class UNIXServer(_StreamServer):
     socket file is removed on close.  Otherwise as :class:`TCPServer`.
     """
 
+    _family = socket.AF_UNIX
+
     def _parse(self, bind: Any) -> Any:
         return parse_unix(bind)
 
@@ -317,38 +358,37 @@ class UNIXServer(_StreamServer):
     @property
     def host(self) -> Any:
         """The socket path (``None`` until ready and after closing)."""
-        name = self._sockname()
-        return None if name is None else name
+        return self._sockname()
 
     @property
     def port(self) -> Any:
         """Always ``None``."""
         return None
 
-    async def _listen(self) -> list[trio.SocketListener]:
+    def _bind(self) -> socket.socket:
         path = self._address
         if isinstance(path, socket.socket):
-            sock = trio.socket.from_stdlib_socket(path)
-        else:
-            try:
-                if stat.S_ISSOCK(os.stat(path).st_mode):
-                    os.unlink(path)
-            except FileNotFoundError:
-                pass
-            sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                await sock.bind(path)
-            except OSError:
-                sock.close()
-                raise
-        sock.listen(self.backlog)
-        return [trio.SocketListener(sock)]
+            path.setblocking(False)
+            return path
+        _remove_socket_file(path)
+        return bind_socket(socket.AF_UNIX, socket.SOCK_STREAM, path, self._options)
 
     def _unlink(self) -> None:
-        path = self._address
-        if isinstance(path, str):
-            try:
-                if stat.S_ISSOCK(os.stat(path).st_mode):
-                    os.unlink(path)
-            except OSError:
-                pass
+        if isinstance(self._address, str):
+            _remove_socket_file(self._address)
+
+
+def _remove_socket_file(path: str) -> None:
+    try:
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def _numeric(host: str, family: socket.AddressFamily) -> bool:
+    try:
+        socket.inet_pton(family, host.split("%")[0])
+    except (OSError, ValueError):
+        return False
+    return True

@@ -1,9 +1,11 @@
 """Datagram components: UDP servers and clients on ``trio.socket``.
 
 One reader task (``recvfrom``) and one writer task (``sendto``) per component, under
-its cancel scope.  The reader waits for each ``read`` event to be dispatched before
-receiving again: excess datagrams then wait in (or are dropped by) the kernel, which
-is UDP's own back-pressure.  Writes are queued and sent in order.
+its cancel scope.  The reader fires each datagram through a
+:class:`~._gate.ReadGate`, as stream connections do: it receives the next only once
+the cascade of the previous ``read`` has completed and the application's intake
+admits it.  Excess datagrams meanwhile wait in (or are dropped by) the kernel,
+which is UDP's own back-pressure.  Writes are queued and sent in order.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from typing import Any
 import trio
 
 from ..core.components import BaseComponent
+from ..core.flow import Intake, IOStatus
 from ..core.handlers import handler
 from ..core.values import Value
-from ._bind import check_port, parse_inet
+from ._bind import bind_socket, check_options, check_port, parse_inet, resolve_passive
+from ._gate import ReadGate, Wakeup
+from ._start import cannot_start
 from .events import closed, disconnect, error, read, ready
 
 _MAX_DATAGRAM = 65536
@@ -33,6 +38,8 @@ class UDPServer(BaseComponent):
         channel: the channel of its events.
         broadcast_address: where ``broadcast(data, port)`` sends (default
             ``"<broadcast>"``, i.e. 255.255.255.255).
+        socket_options: ``(level, option, value)`` triples set on the socket before
+            it is bound.
 
     Fires ``ready(component, (host, port))``, ``read((host, port), data)``,
     ``error(sock, err)``, and on ``close()`` ``disconnect(sock)`` then ``closed()``;
@@ -50,10 +57,12 @@ class UDPServer(BaseComponent):
         channel: Hashable | None = None,
         *,
         broadcast_address: str = "<broadcast>",
+        socket_options: list[tuple[int, int, Any]] | None = None,
     ) -> None:
         self._address = parse_inet(bind, self._family)
         if not isinstance(broadcast_address, str):
             raise TypeError("broadcast_address must be a str")
+        self._options = check_options(socket_options)
         super().__init__(channel=channel or type(self).channel)
         self.broadcast_address = broadcast_address
         self._sock: trio.socket.SocketType | None = None
@@ -76,19 +85,19 @@ class UDPServer(BaseComponent):
         """Datagrams queued and not yet sent."""
         return len(self._out)
 
-    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: IOStatus) -> None:
+        """Receive and send datagrams until closed."""
         try:
             sock = await self._open()
         except OSError as exc:
-            self.fire(error(exc))
-            task_status.started()
+            cannot_start(self, exc, task_status)
             return
         self._sock = sock
         self._closing = False
         try:
             task_status.started(self.fire(ready(self, (self.host, self.port))))
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._reader, sock)
+                nursery.start_soon(self._reader, sock, task_status.intake)
                 await self._writer(sock)
                 nursery.cancel_scope.cancel()
         finally:
@@ -102,17 +111,18 @@ class UDPServer(BaseComponent):
         address = self._address
         if isinstance(address, socket.socket):
             return trio.socket.from_stdlib_socket(address)
-        sock = trio.socket.socket(self._family, socket.SOCK_DGRAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-            await sock.bind(address)
-        except OSError:
-            sock.close()
-            raise
-        return sock
+        resolved = await resolve_passive(*address, self._family, socket.SOCK_DGRAM)
+        options = [(socket.SOL_SOCKET, socket.SO_BROADCAST, 1), *self._options]
+        return trio.socket.from_stdlib_socket(
+            bind_socket(self._family, socket.SOCK_DGRAM, resolved, options)
+        )
 
-    async def _reader(self, sock: trio.socket.SocketType) -> None:
+    async def _reader(self, sock: trio.socket.SocketType, intake: Intake) -> None:
+        wakeup = Wakeup()
+        gate = ReadGate(intake, wakeup, self._write_back)
         while True:
+            while gate.pending:
+                await wakeup.wait()
             try:
                 data, address = await sock.recvfrom(_MAX_DATAGRAM)
             except OSError as exc:
@@ -122,9 +132,7 @@ class UDPServer(BaseComponent):
                 continue
             if not data:
                 continue
-            value = self.fire(read(tuple(address[:2]), data))
-            value._add_done_callback(self._write_back)
-            await value._wait_dispatched()
+            await gate.fire(self.fire, read(tuple(address[:2]), data), len(data))
 
     async def _writer(self, sock: trio.socket.SocketType) -> None:
         while True:
@@ -140,12 +148,11 @@ class UDPServer(BaseComponent):
             except OSError as exc:
                 self.fire(error(sock, exc))
 
-    def _write_back(self, value: Value) -> None:
-        result = value.value
+    def _write_back(self, value: Value, data: bytes) -> None:
+        """Bytes returned by a ``read`` handler go back to the datagram's sender."""
         if self._closing or value.event is None:
             return  # closing: nothing more is sent (called from the dispatcher: no raise)
-        if isinstance(result, (bytes, bytearray)) and result:
-            self._send_later(value.event.args[0], bytes(result))
+        self._send_later(value.event.args[0], data)
 
     def _send_later(self, address: Any, data: bytes) -> None:
         if self._closing:
@@ -154,7 +161,7 @@ class UDPServer(BaseComponent):
         self._wakeup.set()
 
     def stop_io(self) -> None:
-        # Send what is queued, then close.
+        """Send what is queued, then close."""
         self._closing = True
         self._wakeup.set()
 

@@ -1,0 +1,126 @@
+"""How I/O components start, and how much they may add to the application's queue.
+
+``fire`` never blocks, so the queue cannot push back by itself.  The components
+that turn the outside world into events (servers, clients, files, processes) ask
+the application's :class:`Intake` before each event they fire for input:
+
+* while more than ``max_queued`` events wait in the queue, nothing is admitted;
+* an input of ``size`` bytes may fan out into up to ``size`` events once it is
+  dispatched (a ``Line`` splitting two-byte lines makes one event per two bytes), so
+  the sizes of inputs fired and not yet dispatched count against the bound too;
+* one input is always admitted when no other is in flight and the queue is below
+  the bound, so a large read is never refused for ever.
+
+The queue thus stays below about ``max_queued`` plus the largest input's fan-out,
+however many sources flood it.  Waiting sources are admitted in the order they
+asked; the dispatcher calls :meth:`Intake.poll` between batches.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+__all__ = ["MAX_QUEUED", "IOStatus", "Intake"]
+
+#: The default bound on queued events (``Manager.max_queued``).
+MAX_QUEUED = 10_000
+
+
+class _Parked:
+    __slots__ = ("size", "task")
+
+    def __init__(self, task: trio.lowlevel.Task, size: int) -> None:
+        self.task = task
+        self.size = size
+
+
+class Intake:
+    """The application's admission of input into its queue (see the module docs).
+
+    Args:
+        max_queued: the bound on queued events.
+        queued: returns how many events are queued now.
+    """
+
+    def __init__(self, max_queued: int, queued: Callable[[], int]) -> None:
+        if isinstance(max_queued, bool) or not isinstance(max_queued, int) or max_queued < 1:
+            raise ValueError(f"max_queued must be a positive int, not {max_queued!r}")
+        self.max_queued = max_queued
+        self._queued = queued
+        #: Sizes of admitted inputs not yet dispatched.
+        self.in_flight = 0
+        self._parked: deque[_Parked] = deque()
+
+    def admits(self, size: int) -> bool:
+        """True if an input of ``size`` may be fired now (pure; takes nothing)."""
+        queued = self._queued()
+        if queued > self.max_queued:
+            return False
+        return self.in_flight == 0 or queued + self.in_flight + size <= self.max_queued
+
+    async def admit(self, size: int) -> None:
+        """Return once an input of ``size`` is admitted, and count it as in flight.
+
+        The caller fires its event right after and calls :meth:`release` once that
+        event has been dispatched.  Earlier callers still waiting go first.
+
+        Cancellation: nothing is counted if the wait is cancelled.
+        """
+        if not self._parked and self.admits(size):
+            self.in_flight += size
+            return
+        parked = _Parked(trio.lowlevel.current_task(), size)
+        self._parked.append(parked)
+
+        def abort(_: Any) -> trio.lowlevel.Abort:
+            self._parked.remove(parked)
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def release(self, size: int) -> None:
+        """An admitted input of ``size`` has been dispatched."""
+        self.in_flight -= size
+        if self._parked:
+            self.poll()
+
+    def poll(self) -> None:
+        """Admit waiting inputs, oldest first, while the bound allows."""
+        parked = self._parked
+        while parked and self.admits(parked[0].size):
+            first = parked.popleft()
+            self.in_flight += first.size
+            trio.lowlevel.reschedule(first.task)
+
+    @property
+    def waiting(self) -> int:
+        """How many sources wait to be admitted."""
+        return len(self._parked)
+
+
+class IOStatus:
+    """The ``task_status`` that :meth:`Manager.run_io` receives.
+
+    Attributes:
+        initial: True if the component started with the application: then an
+            exception raised before :meth:`started` makes the application's start
+            fail with it.
+        intake: the application's :class:`Intake`, for components that fire input.
+    """
+
+    def __init__(self, initial: bool, intake: Intake, on_started: Callable[[Any], None]) -> None:
+        self.initial = initial
+        self.intake = intake
+        self._on_started = on_started
+        self.done = False
+
+    def started(self, value: Any = None) -> None:
+        """The component is ready (``value``: e.g. the Value of its ``ready`` event)."""
+        if self.done:
+            raise RuntimeError("called 'started' twice")
+        self.done = True
+        self._on_started(value)

@@ -1,0 +1,113 @@
+"""The flow of input: one read in flight per source, governed by its cascade.
+
+Every reader (a stream connection, a datagram socket) fires its input through a
+:class:`ReadGate`.  The gate asks the application's
+:class:`~trio_circuits.core.flow.Intake` first, fires the ``read`` event, observes
+its Value and:
+
+* once the event is dispatched, gives the intake its share back;
+* once every handler has finished, writes back the bytes a handler returned (the
+  one place that rule lives: two handlers returning bytes make a list, which is not
+  written, as in circuits);
+* once the event's whole cascade has completed, lets the reader read again.
+
+So a reader never has more than one ``read`` whose cascade is unfinished: whatever
+that cascade writes is queued before the next read or the close (SPEC 5.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+from ..core.events import Event
+from ..core.flow import Intake
+from ..core.values import Value
+
+__all__ = ["ReadGate", "Wakeup"]
+
+
+class Wakeup:
+    """A slot for one waiting task that any number of :meth:`poke` calls wake.
+
+    No allocation per wait: a reader parks here whenever what it waits for (a
+    cascade, drained output, an upgrade) may have changed, and re-checks on waking.
+    """
+
+    __slots__ = ("_task",)
+
+    def __init__(self) -> None:
+        self._task: trio.lowlevel.Task | None = None
+
+    async def wait(self) -> None:
+        """Park until poked.
+
+        Cancellation: cancellable; nothing changes then.
+        """
+        if self._task is not None:
+            raise trio.BusyResourceError("another task is already waiting here")
+        self._task = trio.lowlevel.current_task()
+
+        def abort(_: Any) -> trio.lowlevel.Abort:
+            self._task = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def poke(self) -> None:
+        """Wake the waiting task, if any."""
+        task, self._task = self._task, None
+        if task is not None:
+            trio.lowlevel.reschedule(task)
+
+
+class ReadGate:
+    """Fires a reader's input, one ``read`` at a time (see the module docs).
+
+    Args:
+        intake: the application's intake.
+        wakeup: poked when the cascade of the read in flight completes.
+        send: where bytes returned by a ``read`` handler go, with the Value of the
+            read (``send(value, data)``).
+    """
+
+    __slots__ = ("_intake", "_send", "_size", "_wakeup", "pending")
+
+    def __init__(
+        self, intake: Intake, wakeup: Wakeup, send: Callable[[Value, bytes], None]
+    ) -> None:
+        self._intake = intake
+        self._wakeup = wakeup
+        self._send = send
+        self._size = 0
+        #: A ``read`` was fired and its cascade has not completed.
+        self.pending = False
+
+    async def fire(self, fire: Callable[[Event], Value], event: Event, size: int) -> None:
+        """Fire ``event`` (an input of ``size`` bytes) once the intake admits it.
+
+        Cancellation: if cancelled while waiting for the intake, nothing is fired.
+        """
+        await self._intake.admit(size)
+        self._size = size
+        self.pending = True
+        fire(event).observe(self)
+
+    # -- the read Value's observer ----------------------------------------------------
+
+    def dispatched(self, value: Value) -> None:
+        """The read was dispatched: its share of the intake is free again."""
+        self._intake.release(self._size)
+
+    def done(self, value: Value) -> None:
+        """Every handler of the read has finished: write back what they returned."""
+        result = value.value
+        if isinstance(result, (bytes, bytearray)) and result:
+            self._send(value, bytes(result))
+
+    def completed(self, value: Value) -> None:
+        """The read's cascade has completed: the reader may read again."""
+        self.pending = False
+        self._wakeup.poke()
