@@ -24,8 +24,9 @@ def _on_target_ready(self: PortForwarder, event: Event, component: Any) -> None:
 
 
 def _on_target_read(self: PortForwarder, event: Event, data: bytes) -> None:
-    sock = self.sockets[event.channels[0]]
-    self.fire(write(sock, data), "source")
+    sock = self.sockets.get(event.channels[0])
+    if sock is not None:  # else the source has gone: the target is closing
+        self.fire(write(sock, data), "source")
 
 
 def _on_target_disconnected(self: PortForwarder, event: Event) -> None:
@@ -64,8 +65,9 @@ class PortForwarder(Component):
 
     @handler("read", channel="source")
     def _on_source_read(self, sock: Connection, data: bytes) -> None:
-        _, channel = self.clients[sock]
-        self.fire(write(data), channel)
+        entry = self.clients.get(sock)
+        if entry is not None:  # else the target has gone: the source is closing
+            self.fire(write(data), entry[1])
 
     @handler("disconnect", channel="source")
     def _on_source_disconnect(self, sock: Connection) -> None:

@@ -59,7 +59,9 @@ class Proxy(Component):
             client.unregister()
 
     def read(self, sock: Connection, data: bytes) -> None:
-        self.fire(write(data), self.clients[sock].channel)
+        client = self.clients.get(sock)
+        if client is not None:  # else its target has gone: the connection is closing
+            self.fire(write(data), client.channel)
 
 
 if __name__ == "__main__":

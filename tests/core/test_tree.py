@@ -234,3 +234,28 @@ def test_repr() -> None:
     assert r.startswith("<App/app ")
     assert r.endswith("(queued=0) [S]>")
     assert repr(Manager()).startswith("<Manager/ ")
+
+
+def test_unregister_from_another_thread_always_detaches() -> None:
+    import threading
+    import time
+
+    root = Recorder()
+    root.start()
+    try:
+        for _ in range(200):
+            leaf = Leaf().register(root)
+            gone = threading.Event()
+            leaf.addHandler(handler("unregistered")(lambda self, *_, gone=gone: gone.set()))
+            leaf.unregister()
+            assert gone.wait(5), "unregistered was never delivered"
+            deadline = time.monotonic() + 5
+            while leaf in root.components and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert leaf not in root.components
+            assert leaf.parent is leaf
+    finally:
+        root.stop()
+        root.join(5)
+    names = [entry[0] for entry in root.log]
+    assert names.count("unregistered") == 200

@@ -29,11 +29,12 @@ def program(*args: str, first_word: int = -1) -> Iterator[tuple[subprocess.Popen
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=10)
+            _, err = proc.communicate(timeout=10)
         finally:
             if proc.poll() is None:
                 proc.kill()
-    assert proc.returncode == 0
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err, err
 
 
 def _port(address: str) -> int:
@@ -102,6 +103,59 @@ async def test_portforward_to_the_echo_server() -> None:
                 assert await _echo(stream, f"via {n}\n".encode()) == f"via {n}\n".encode()
             for stream in streams:
                 await stream.aclose()
+
+
+async def test_portforward_and_proxy_survive_half_closing_clients() -> None:
+    with program(str(EXAMPLES / "echoserver.py"), "--bind", "127.0.0.1:0") as (_, echo):
+        forwarders = [
+            [str(EXAMPLES / "portforward.py"), "127.0.0.1:0", echo],
+            [str(EXAMPLES / "proxy.py"), "--bind", "127.0.0.1:0", "--target", echo],
+        ]
+        for forward in forwarders:
+            with program(*forward, first_word=1) as (_, source):
+                for _ in range(5):
+                    stream = await trio.open_tcp_stream("127.0.0.1", _port(source))
+                    await stream.send_all(b"x" * 100_000)
+                    await stream.send_eof()
+                    with trio.fail_after(10):
+                        while await stream.receive_some(65536):
+                            pass
+                    await stream.aclose()
+                # Still serving.
+                stream = await trio.open_tcp_stream("127.0.0.1", _port(source))
+                assert await _echo(stream, b"after\n") == b"after\n"
+                await stream.aclose()
+
+
+def test_examples_on_a_busy_port_exit_with_one_line() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for example in ("echoserver.py", "chatserver.py"):
+            result = subprocess.run(
+                [sys.executable, str(EXAMPLES / example), "--bind", f"127.0.0.1:{port}"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+            assert result.returncode == 1, result.stderr
+            assert "in use" in result.stderr
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_telnet_secure_against_an_untrusted_server_exits(
+    cert_files: tuple[str, str, str],
+) -> None:
+    certfile, keyfile, _ = cert_files
+    args = ["--bind", "127.0.0.1:0", "--tls", "--certfile", certfile, "--keyfile", keyfile]
+    with program(str(EXAMPLES / "echoserver.py"), *args) as (_, address):
+        result = telnet("--secure", "127.0.0.1", str(_port(address)), text="hello\n")
+    assert result.returncode == 1, result.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def telnet(*args: str, text: str) -> subprocess.CompletedProcess[str]:

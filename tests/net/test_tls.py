@@ -92,6 +92,47 @@ async def test_tls_client_rejects_an_unverified_server(server_context: ssl.SSLCo
         assert not [e for e in w.seen if e.name == "connected"]
 
 
+async def test_failed_tls_client_handshakes_end_and_the_client_connects_again(
+    server_context: ssl.SSLContext, client_context: ssl.SSLContext
+) -> None:
+    class Plain(TCPServer):
+        @handler("read")
+        def _echo(self, sock: Connection, data: bytes) -> bytes:
+            return data
+
+    m = Manager()
+    tls_server = Echo(("127.0.0.1", 0), secure=True, ssl_context=server_context).register(m)
+    plain_server = Plain(("127.0.0.1", 0), channel="plain").register(m)
+    client = TCPClient(handshake_timeout=2).register(m)
+    w = Watcher(m)
+    async with open_app(m):
+        for port in (tls_server.port, plain_server.port):
+            # Untrusted, then not TLS at all: error, then unreachable, socket closed.
+            m.fire(connect("127.0.0.1", port, secure=True), "client")
+            err = await w.wait("error", "client")
+            unreachable = await w.wait("unreachable", "client")
+            assert unreachable.args[:2] == ["127.0.0.1", port]
+            assert unreachable.args[2] is err.args[0]
+            # Once each (the server side reports its own error on its channel).
+            reports = ("error", "unreachable")
+            assert not [e for e in w.seen if e.name in reports and "client" in e.channels]
+            assert not client.connected
+            assert client.connection is None
+        names = [e.name for e in w.seen]
+        assert "connected" not in names
+        assert "disconnected" not in names
+        # With the right CA, the same client connects.
+        secure = connect("127.0.0.1", tls_server.port, secure=True, ssl_context=client_context)
+        m.fire(secure, "client")
+        await w.wait("connected", "client")
+        m.fire(write(b"works"), "client")
+        assert (await w.wait("read", "client")).args == [b"works"]
+        with trio.fail_after(5):
+            # Bounded poll: the plain server saw one connection, which has closed.
+            while plain_server.statistics()["connections"]:  # noqa: ASYNC110
+                await trio.sleep(0.01)
+
+
 async def test_silent_and_garbage_tls_peers_do_not_block_others(
     server_context: ssl.SSLContext, client_context: ssl.SSLContext
 ) -> None:

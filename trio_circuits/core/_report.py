@@ -7,7 +7,13 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+from ._repr import short_repr
 from .handlers import reprhandler
+
+# A report stays a few KiB: long arguments are abbreviated (see _repr.py), the
+# exception's own message is cut, and a runaway recursion shows its last frames.
+_MAX_LINE = 2048
+_MAX_FRAMES = 50
 
 
 def format_error(
@@ -20,11 +26,18 @@ def format_error(
     """``ERROR <handler> (<event>) (<type>): <value>`` followed by the traceback."""
     shown = "" if handler is None else reprhandler(handler)
     lines = tb if isinstance(tb, list) else traceback.format_tb(tb)
+    summary = traceback.format_exception_only(etype, evalue)
     parts = [
-        f"ERROR {shown} ({fevent!r}) ({etype!r}): {evalue!r}\n",
+        f"ERROR {shown} ({fevent!r}) ({etype!r}): {short_repr(evalue)}\n",
         "Traceback (most recent call last):\n",
-        *lines,
-        *traceback.format_exception_only(etype, evalue),
+        *lines[-_MAX_FRAMES:],
+        *(_cut(line) for line in summary),
         "\n",
     ]
     return "".join(parts)
+
+
+def _cut(line: str) -> str:
+    if len(line) <= _MAX_LINE:
+        return line
+    return f"{line[: _MAX_LINE // 2]}...({len(line)} chars)\n"

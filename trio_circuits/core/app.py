@@ -50,12 +50,25 @@ def run(root: Manager) -> None:
     Starts Trio; in the main thread, SIGINT and SIGTERM fire ``signal(signo, None)``
     and, once it is handled, stop the application cleanly (a second signal cancels it
     at once).  If the application stopped with an exit code (``stop(code)`` or
-    ``SystemExit`` in a handler), raises ``SystemExit(code)``.
+    ``SystemExit`` in a handler), raises ``SystemExit(code)``.  If it cannot start
+    (a server's port is in use, say), raises ``SystemExit`` with a one-line message,
+    so a script exits with status 1 and that message on stderr.
     """
-    trio.run(_main, root)
+    try:
+        trio.run(_main, root)
+    except BaseExceptionGroup as group:
+        failed = group.exceptions[0] if len(group.exceptions) == 1 else None
+        if not isinstance(failed, _StartFailed):
+            raise
+        error = failed.__cause__
+        raise SystemExit(f"could not start: {error}") from error
     code = root.__dict__.get("_exit_code")
     if code is not None:
         raise SystemExit(code)
+
+
+class _StartFailed(Exception):
+    """The application's start raised (its cause is the component's exception)."""
 
 
 async def _main(root: Manager) -> None:
@@ -66,7 +79,10 @@ async def _main(root: Manager) -> None:
                 trio.open_signal_receiver(_signal.SIGINT, _signal.SIGTERM)
             )
         async with trio.open_nursery() as nursery:
-            await nursery.start(_run_then_cancel, root, nursery.cancel_scope)
+            try:
+                await nursery.start(_run_then_cancel, root, nursery.cancel_scope)
+            except Exception as exc:
+                raise _StartFailed from exc
             if signals is None:
                 return
             signalled = False

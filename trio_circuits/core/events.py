@@ -16,6 +16,8 @@ from collections.abc import Hashable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._repr import short_repr
+
 if TYPE_CHECKING:
     from .values import Value
 
@@ -139,8 +141,9 @@ class Event:
             shown = str(channels[0])
         else:
             shown = ""
-        args = ", ".join(repr(arg) for arg in self.args)
-        kwargs = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        # Bounded: a 64 KiB read shows its first bytes and its length.
+        args = ", ".join(short_repr(arg) for arg in self._args)
+        kwargs = ", ".join(f"{k}={short_repr(v)}" for k, v in self.kwargs.items())
         return f"<{self.name}[{shown}] ({args} {kwargs})>"
 
     def __getitem__(self, key: int | str) -> Any:

@@ -110,6 +110,10 @@ def bind_socket(
             sock.setsockopt(level, name, value)
         sock.setblocking(False)
         sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        # Name the address: "Address already in use" alone does not say which.
+        raise OSError(exc.errno, f"cannot bind {address!r}: {exc.strerror}") from None
     except BaseException:
         sock.close()
         raise

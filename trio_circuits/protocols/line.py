@@ -40,7 +40,10 @@ class LineBuffer:
     """Buffered line splitting with a maximum line length (no I/O).
 
     :meth:`feed` returns the complete lines; it raises ``ValueError`` when a line, or
-    the unfinished rest, exceeds ``max_line_length`` bytes.
+    the unfinished rest, exceeds ``max_line_length`` bytes.  With the default
+    splitter the cost is linear in the bytes fed, however they are cut: the pieces
+    of an unfinished line are kept apart and only the new bytes are searched.  A
+    custom ``splitter(data, buffer)`` receives the whole unfinished rest each time.
     """
 
     def __init__(self, max_line_length: int = 65536, splitter: Splitter | None = None) -> None:
@@ -51,18 +54,63 @@ class LineBuffer:
         if splitter is not None and not callable(splitter):
             raise TypeError("splitter must be callable")
         self.max_line_length = max_line_length
-        self.splitter: Splitter = splitter or split_lines
-        self.rest = b""
+        self.splitter: Splitter | None = splitter
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    @property
+    def rest(self) -> bytes:
+        """The unfinished line (bytes after the last terminator)."""
+        if len(self._parts) > 1:
+            self._parts = [b"".join(self._parts)]
+        return self._parts[0] if self._parts else b""
+
+    @rest.setter
+    def rest(self, data: bytes) -> None:
+        self._parts = [data] if data else []
+        self._size = len(data)
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add ``data``; return the lines it completes."""
-        lines, rest = self.splitter(data, self.rest)
-        limit = self.max_line_length
-        if len(rest) > limit or any(len(x) > limit for x in lines):
-            self.rest = b""
-            raise ValueError(f"line longer than {limit} bytes")
+        if self.splitter is not None:
+            lines, rest = self.splitter(data, self.rest)
+            self._check(rest, lines)
+            self.rest = rest
+            return lines
+        end = data.find(b"\n")
+        if end < 0:
+            self._parts.append(data)
+            self._size += len(data)
+            if self._size > self.max_line_length:
+                self._overflow()
+            return []
+        if self._parts:
+            self._parts.append(data[:end])
+            first = b"".join(self._parts)
+        else:
+            first = data[:end]
+        tail = data[end + 1 :]
+        lines = _LINESEP.split(tail) if b"\r" in tail else tail.split(b"\n")
+        rest = lines.pop()
+        if first.endswith(b"\r"):
+            first = first[:-1]
+        lines.insert(0, first)
+        if len(data) > self.max_line_length:
+            self._check(rest, lines)
+        else:
+            # Only the first line can have grown past the limit.
+            self._check(rest, lines[:1])
         self.rest = rest
         return lines
+
+    def _check(self, rest: bytes, lines: list[bytes]) -> None:
+        limit = self.max_line_length
+        if len(rest) > limit or (lines and max(map(len, lines)) > limit):
+            self._overflow()
+
+    def _overflow(self) -> None:
+        self.rest = b""
+        raise ValueError(f"line longer than {self.max_line_length} bytes")
 
 
 class Line(BaseComponent):
@@ -75,7 +123,8 @@ class Line(BaseComponent):
             ``\\r?\\n`` splitting.
         encoding: kept for circuits compatibility; lines stay bytes.
         max_line_length: a longer line fires ``error(sock, ValueError)`` (client:
-            ``error(ValueError)``) and closes that connection only.
+            ``error(ValueError)``) and ``close(sock)`` (client: ``close()``), on the
+            channels the ``read`` came from; that connection is read no further.
         getBuffer, updateBuffer: circuits' external per-connection buffer functions
             (optional: the component keeps its own buffers).
     """
@@ -100,6 +149,8 @@ class Line(BaseComponent):
         self.getBuffer = getBuffer
         self.updateBuffer = updateBuffer
         self._buffers: dict[Any, LineBuffer] = {}
+        # Connections whose line was too long: read no further until they are gone.
+        self._failed: set[Any] = set()
 
     def _buffer(self, key: Any) -> LineBuffer:
         buffer = self._buffers.get(key)
@@ -108,34 +159,43 @@ class Line(BaseComponent):
         return buffer
 
     @handler("read")
-    def _on_read(self, *args: Any) -> None:
+    def _on_read(self, event: Event, *args: Any) -> None:
         if len(args) == 1:
             sock, data = None, args[0]
         else:
             sock, data = args[0], args[1]
+        if sock in self._failed:
+            return  # over-long line: closing, read no further
         buffer = self._buffer(sock)
         if self.getBuffer is not None and sock is not None:
             buffer.rest = self.getBuffer(sock)
         try:
             lines = buffer.feed(data)
         except ValueError as exc:
-            self._buffers.pop(sock, None)
-            if sock is None:
-                self.fire(error(exc))
-                self.fire(close())
-            else:
-                self.fire(error(sock, exc))
-                self.fire(close(sock))
+            self._fail(sock, exc, event.channels)
             return
         if self.updateBuffer is not None and sock is not None:
             self.updateBuffer(sock, buffer.rest)
         for item in lines:
             self.fire(line(item) if sock is None else line(sock, item))
 
+    def _fail(self, sock: Any, exc: ValueError, channels: tuple[Hashable, ...]) -> None:
+        """One ``error`` and a close, on the channels the read came from."""
+        self._buffers.pop(sock, None)
+        self._failed.add(sock)
+        if sock is None:
+            self.fire(error(exc), *channels)
+            self.fire(close(), *channels)
+        else:
+            self.fire(error(sock, exc), *channels)
+            self.fire(close(sock), *channels)
+
     @handler("disconnect")
     def _on_disconnect(self, sock: Any = None) -> None:
         self._buffers.pop(sock, None)
+        self._failed.discard(sock)
 
     @handler("disconnected")
     def _on_disconnected(self) -> None:
         self._buffers.pop(None, None)
+        self._failed.discard(None)
