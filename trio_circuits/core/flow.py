@@ -5,15 +5,19 @@ that turn the outside world into events (servers, clients, files, processes) ask
 the application's :class:`Intake` before each event they fire for input:
 
 * while more than ``max_queued`` events wait in the queue, nothing is admitted;
-* an input of ``size`` bytes may fan out into up to ``size`` events once it is
-  dispatched (a ``Line`` splitting two-byte lines makes one event per two bytes), so
-  the sizes of inputs fired and not yet dispatched count against the bound too;
+* an input may fan out into many events once it is dispatched (a ``Line``
+  splitting two-byte lines makes one event per two bytes), so inputs fired and not
+  yet dispatched count against the bound too: an input of ``size`` bytes counts
+  as ``1 + size // 8`` events (:func:`weight`);
 * one input is always admitted when no other is in flight and the queue is below
   the bound, so a large read is never refused for ever.
 
-The queue thus stays below about ``max_queued`` plus the largest input's fan-out,
-however many sources flood it.  Waiting sources are admitted in the order they
-asked; the dispatcher calls :meth:`Intake.poll` between batches.
+While the queue is busy, at most one large read is thus in flight, and the queue
+stays below ``max_queued`` plus one read's fan-out (a 64 KiB read of empty lines
+makes 65,536 events: under 10x the default bound), however many sources flood it;
+while it is quiet, a thousand small reads (an echo server's requests) are
+admitted together.  Waiting sources are admitted in the order they asked; the
+dispatcher calls :meth:`Intake.poll` between batches.
 """
 
 from __future__ import annotations
@@ -24,10 +28,15 @@ from typing import Any
 
 import trio
 
-__all__ = ["MAX_QUEUED", "IOStatus", "Intake"]
+__all__ = ["MAX_QUEUED", "IOStatus", "Intake", "weight"]
 
 #: The default bound on queued events (``Manager.max_queued``).
 MAX_QUEUED = 10_000
+
+
+def weight(size: int) -> int:
+    """What an input of ``size`` bytes counts for against the bound."""
+    return 1 + (size >> 3)
 
 
 class _Parked:
@@ -51,27 +60,34 @@ class Intake:
             raise ValueError(f"max_queued must be a positive int, not {max_queued!r}")
         self.max_queued = max_queued
         self._queued = queued
-        #: Sizes of admitted inputs not yet dispatched.
+        #: The weight of admitted inputs not yet dispatched.
         self.in_flight = 0
         self._parked: deque[_Parked] = deque()
 
     def admits(self, size: int) -> bool:
-        """True if an input of ``size`` may be fired now (pure; takes nothing)."""
+        """True if an input of ``size`` bytes may be fired now (pure; takes nothing)."""
         queued = self._queued()
         if queued > self.max_queued:
             return False
-        return self.in_flight == 0 or queued + self.in_flight + size <= self.max_queued
+        return self.in_flight == 0 or queued + self.in_flight + weight(size) <= self.max_queued
+
+    def admit_now(self, size: int) -> bool:
+        """Count an input of ``size`` bytes in flight if it is admitted now."""
+        if self._parked or not self.admits(size):
+            return False
+        self.in_flight += weight(size)
+        return True
 
     async def admit(self, size: int) -> None:
-        """Return once an input of ``size`` is admitted, and count it as in flight.
+        """Return once an input of ``size`` bytes is admitted, and count it in flight.
 
-        The caller fires its event right after and calls :meth:`release` once that
-        event has been dispatched.  Earlier callers still waiting go first.
+        The caller fires its event right after and calls :meth:`release` with the
+        same size once that event has been dispatched.  Earlier callers still
+        waiting go first.  Admitted at once, this does not yield.
 
         Cancellation: nothing is counted if the wait is cancelled.
         """
-        if not self._parked and self.admits(size):
-            self.in_flight += size
+        if self.admit_now(size):
             return
         parked = _Parked(trio.lowlevel.current_task(), size)
         self._parked.append(parked)
@@ -83,8 +99,8 @@ class Intake:
         await trio.lowlevel.wait_task_rescheduled(abort)
 
     def release(self, size: int) -> None:
-        """An admitted input of ``size`` has been dispatched."""
-        self.in_flight -= size
+        """An admitted input of ``size`` bytes has been dispatched."""
+        self.in_flight -= weight(size)
         if self._parked:
             self.poll()
 
@@ -93,7 +109,7 @@ class Intake:
         parked = self._parked
         while parked and self.admits(parked[0].size):
             first = parked.popleft()
-            self.in_flight += first.size
+            self.in_flight += weight(first.size)
             trio.lowlevel.reschedule(first.task)
 
     @property

@@ -56,10 +56,12 @@ class Manager:
     :meth:`addHandler` gives it some.  :class:`~trio_circuits.BaseComponent` and
     :class:`~trio_circuits.Component` build on it.
 
+    The attributes below are read from the root when the application starts.
+
     Args:
         max_queued: see :attr:`max_queued` (a keyword, for the root).
 
-    Attributes (read from the root when the application starts):
+    Attributes:
         max_queued: while more events than this are queued, servers and clients
             read nothing more (default 10,000); see :mod:`trio_circuits.core.flow`.
         close_timeout: seconds that stopping gives I/O components to flush and close.

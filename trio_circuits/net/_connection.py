@@ -279,6 +279,9 @@ class Connection:
         gate = self._gate
         wakeup = self._reader_wakeup
         owner = self.owner
+        fire = owner.fire
+        high_water = state.high_water
+        wait_readable = trio.lowlevel.wait_readable
         while True:
             phase = state.phase
             if phase is Phase.UPGRADING:
@@ -289,22 +292,29 @@ class Connection:
             if gate.pending:
                 # With request/response traffic the cascade is long complete when
                 # the next request arrives: wait for it first, one wake-up per message.
-                await self._readable(fd, idle=False)
+                self._waiting_readable = True
+                try:
+                    await wait_readable(fd)
+                finally:
+                    self._waiting_readable = False
                 while gate.pending and state.phase is Phase.OPEN:
                     await wakeup.wait()
                 continue
-            if not state.may_read:
+            if state.buffered > high_water:
                 await wakeup.wait()  # output above the high-water mark
                 continue
             try:
                 data = os.read(fd, READ_SIZE)
             except BlockingIOError:
-                await self._readable(fd, idle=True)
+                await self._readable(fd)
                 continue
             if not data:
                 await self._at_eof()
                 return
-            await gate.fire(owner.fire, owner.read_event(self, data), len(data))
+            # No local keeps the event: once dispatched, it and its Value can be
+            # freed at once (see core/values.py).
+            if not gate.try_fire(fire, owner.read_event(self, data), len(data)):
+                await gate.fire(fire, owner.read_event(self, data), len(data))
 
     async def _read_stream(self) -> None:
         """Read through the (TLS) stream until EOF or the close."""
@@ -322,11 +332,12 @@ class Connection:
             if state.phase is Phase.OPEN:
                 await gate.fire(owner.fire, owner.read_event(self, data), len(data))
 
-    async def _readable(self, fd: int, idle: bool) -> None:
+    async def _readable(self, fd: int) -> None:
+        """Wait for input, at most ``idle_timeout`` (then close)."""
         self._waiting_readable = True
         try:
             timeout = self._settings.idle_timeout
-            if not idle or timeout is None:
+            if timeout is None:
                 await trio.lowlevel.wait_readable(fd)
                 return
             with trio.move_on_after(timeout) as waiting:

@@ -85,11 +85,23 @@ class ReadGate:
         #: A ``read`` was fired and its cascade has not completed.
         self.pending = False
 
+    def try_fire(self, fire: Callable[[Event], Value], event: Event, size: int) -> bool:
+        """Fire ``event`` (an input of ``size`` bytes) if the intake admits it now."""
+        intake = self._intake
+        if not intake.admit_now(size):
+            return False
+        self._size = size
+        self.pending = True
+        fire(event).observe(self)
+        return True
+
     async def fire(self, fire: Callable[[Event], Value], event: Event, size: int) -> None:
         """Fire ``event`` (an input of ``size`` bytes) once the intake admits it.
 
         Cancellation: if cancelled while waiting for the intake, nothing is fired.
         """
+        if self.try_fire(fire, event, size):
+            return
         await self._intake.admit(size)
         self._size = size
         self.pending = True
