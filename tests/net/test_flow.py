@@ -285,3 +285,24 @@ async def test_a_server_registered_later_that_cannot_bind_reports_it() -> None:
             await trio.sleep(0.05)
             assert len(root.reports) == 1
             assert root.running
+
+
+async def test_a_half_closed_peer_that_never_reads_is_closed_after_close_timeout() -> None:
+    class Big(TCPServer):
+        @handler("read")
+        def _big(self, sock: Connection, data: bytes) -> bytes:
+            return b"z" * (8 << 20)  # far more than the socket buffers hold
+
+    server = Big(("127.0.0.1", 0), close_timeout=0.5)
+    w = Watcher(server)
+    async with open_app(server):
+        sock = trio.socket.socket()
+        sock.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_RCVBUF, 4096)
+        await sock.connect(("127.0.0.1", server.port))
+        await sock.send(b"go")
+        sock.shutdown(trio.socket.SHUT_WR)
+        start = trio.current_time()
+        await w.wait("disconnect", timeout=5)
+        assert trio.current_time() - start < 3
+        assert server.statistics() == {"connections": 0, "buffered": 0}
+        sock.close()

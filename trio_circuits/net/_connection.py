@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol
 
@@ -48,6 +49,16 @@ _LINGER = 1.0
 _LINGER_BYTES = 1 << 18
 
 Upgrade = Callable[[trio.abc.Stream], Awaitable[trio.abc.Stream]]
+
+
+def _at_eof_already(fd: int) -> bool:
+    """True if the next thing the socket ``fd`` would read is the peer's EOF."""
+    # A duplicate of the descriptor, for a non-blocking peek (recv ignores the family).
+    with socket.fromfd(fd, socket.AF_UNIX, socket.SOCK_STREAM) as peek:
+        try:
+            return peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except OSError:
+            return False  # nothing to read yet (or an error the reader will meet)
 
 
 class Endpoint(Protocol):
@@ -301,7 +312,13 @@ class Connection:
                     await wakeup.wait()
                 continue
             if state.buffered > high_water:
-                await wakeup.wait()  # output above the high-water mark
+                # Output above the high-water mark: read nothing until it drains.  A
+                # peer that half-closed and never reads would hold us here for ever:
+                # look (without reading) for its EOF first.
+                if _at_eof_already(fd):
+                    await self._at_eof()
+                    return
+                await wakeup.wait()
                 continue
             try:
                 data = os.read(fd, READ_SIZE)
