@@ -131,7 +131,7 @@ async def test_a_handler_creating_files_in_a_new_directory_sees_them(tmp_path: P
 
 
 async def test_mask_selects_events(tmp_path: Path) -> None:
-    from inotify_simple import flags  # type: ignore[import-untyped]
+    from inotify_simple import flags
 
     root = Manager()
     watcher = Watcher(root)

@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from typing import Any
 
 import trio
-from inotify_simple import INotify, flags  # type: ignore[import-untyped]
+from inotify_simple import INotify, flags
 
 from ..core.components import BaseComponent
 from ..core.events import Event
