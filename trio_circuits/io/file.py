@@ -227,6 +227,8 @@ class File(Component):
         self._filename = name if name is not None else target
         self._mode = mode
         self._handle = handle
+        # Seeks asked for before the file was open apply before anyone hears it is.
+        await self._apply_seeks(handle)
         return handle, self.fire(ev.opened(self._filename, self._mode))
 
     async def _serve(self, handle: Handle) -> None:
