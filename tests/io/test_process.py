@@ -250,3 +250,17 @@ def test_start_and_stop_from_another_thread() -> None:
     finally:
         root.stop()
         root.join(10)
+
+
+async def test_write_right_after_start_feeds_that_child() -> None:
+    root = Manager()
+    watcher = Watcher(root)
+    p = Process(python("import sys; print(sys.stdin.readline().strip()[::-1])")).register(root)
+    async with open_app(root):
+        p.write(b"too early\n")  # no child yet: an error, nothing written
+        error = await watcher.wait("error", "process")
+        assert "not running" in str(error.args[0])
+        p.start()
+        p.write("stressed\n")  # queued behind the start
+        await watcher.wait("terminated", timeout=20)
+    assert p.stdout.getvalue() == b"desserts\n"

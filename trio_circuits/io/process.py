@@ -116,10 +116,17 @@ class Process(BaseComponent):
         self.fire(_process_control("signal", signo), self)
 
     def write(self, data: bytes | str) -> None:
-        """Write ``data`` to the child's stdin (a ``str`` is encoded)."""
-        if self.p is None:
-            raise RuntimeError("the process has not started")
-        self.fire(ev.write(data), f"{self.p.pid}.stdin")
+        """Write ``data`` to the child's stdin (a ``str`` is encoded).
+
+        Taken in order with :meth:`start`: ``p.start(); p.write(b"...")`` feeds the
+        child that this ``start`` runs.  Without a running child, ``error`` is fired.
+        """
+        if self._stdin is not None and not self._terminated:
+            # A running child: straight to its stdin, in order with other events.
+            self.fire(ev.write(data), self._stdin)
+        else:
+            # Not started yet: after the start requested before this write.
+            self.fire(_process_control("write", data), self)
 
     @property
     def status(self) -> int | None:
@@ -150,6 +157,8 @@ class Process(BaseComponent):
                     action, arg = self._requests.popleft()
                     if action == "start":
                         await self._spawn(nursery)
+                    elif action == "write":
+                        self._feed(arg)
                     elif self.p is not None and self.p.returncode is None:
                         self.p.send_signal(arg)
                 nursery.cancel_scope.cancel()
@@ -175,6 +184,12 @@ class Process(BaseComponent):
                 proc.kill()
                 await proc.wait()
             self._status = proc.returncode
+
+    def _feed(self, data: bytes | str) -> None:
+        if self._stdin is None or self._terminated:
+            self.fire(ev.error(RuntimeError("write to a Process that is not running")))
+            return
+        self.fire(ev.write(data), self._stdin)
 
     def _command(self) -> str | Sequence[str]:
         if self.shell and not isinstance(self.args, str):
