@@ -191,3 +191,39 @@ def test_add_and_remove_from_another_thread(tmp_path: Path) -> None:
         root.stop()
         root.join(10)
     assert os.path.exists(tmp_path / "unseen.txt")
+
+
+def _queue_limit() -> int:
+    return int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+
+
+async def test_a_kernel_queue_overflow_is_reported(tmp_path: Path) -> None:
+    limit = _queue_limit()
+
+    class Stall(Component):
+        """Blocks the application's thread (on purpose) while files are created."""
+
+        channel = "notify"
+
+        def init(self) -> None:
+            self.stalled = False
+
+        @handler("created")
+        def _stall(self, name: str, path: str, pathname: str, is_dir: bool) -> None:
+            if not self.stalled:
+                self.stalled = True
+                for i in range(limit // 3 + 100):  # create + open + close each
+                    (tmp_path / f"f{i}").touch()
+
+    root = Manager()
+    watcher = Watcher(root)
+    Stall().register(root)
+    notify = Notify().register(root)
+    async with open_app(root):
+        notify.add_path(str(tmp_path))
+        (tmp_path / "first").touch()
+        with trio.fail_after(20):
+            while True:
+                event = await watcher.wait("error", "notify", timeout=20)
+                if isinstance(event.args[0], OverflowError):
+                    break

@@ -70,8 +70,9 @@ class Notify(BaseComponent):
 
     :meth:`add_path` and :meth:`remove_path` may be called from any thread, before or
     while the application runs.  ``ready(notify)`` is fired once the component is
-    reading events.  Stopping the application (or unregistering) closes the inotify
-    descriptor; the paths added are watched again when it runs again.
+    reading events, ``error(OverflowError)`` if the kernel had to drop events.
+    Stopping the application (or unregistering) closes the inotify descriptor; the
+    paths added are watched again when it runs again.
     """
 
     channel: Hashable = "notify"
@@ -172,10 +173,14 @@ class Notify(BaseComponent):
             inotify.close()
 
     def _dispatch(self, wd: int, mask: int, name: str) -> None:
+        if mask & flags.Q_OVERFLOW:
+            # The kernel's queue filled up (fs.inotify.max_queued_events): say so.
+            self.fire(ev.error(OverflowError("inotify queue overflow: events were lost")))
+            return
         with self._watch_lock:
             watch = self._watches.get(wd)
             if watch is None:
-                return  # removed, or the overflow marker (wd -1)
+                return  # removed: its last events are dropped
             if mask & flags.IGNORED:
                 self._watches.pop(wd, None)
                 if self._paths.get(watch.path) == wd:
