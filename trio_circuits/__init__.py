@@ -18,6 +18,7 @@ from .core import open_app as open_app
 from .core import reprhandler as reprhandler
 from .core import run as run
 from .core import task as task
+from .core.loader import Loader as Loader
 
 __version__ = "0.1.0"
 
@@ -26,6 +27,7 @@ __all__ = [
     "Component",
     "Debugger",
     "Event",
+    "Loader",
     "Manager",
     "Timer",
     "Value",
