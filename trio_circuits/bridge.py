@@ -187,7 +187,7 @@ class RedisBridge(BaseComponent):
         self._connected = False
         self._counts = dict.fromkeys(("sent", "batches", "received", "acked", "dead"), 0)
         for bridged in channels:
-            self._add_handler(self._publisher(bridged), f"_publish_{bridged}")
+            self.addHandler(self._publisher(bridged))
 
     # -- naming -----------------------------------------------------------------------
 
@@ -231,7 +231,7 @@ class RedisBridge(BaseComponent):
         key = self.stream_key(bridged)
         node = self._node_id
 
-        def publish(event: Event, *args: Any, **kwargs: Any) -> None:
+        def publish(self: RedisBridge, event: Event, *args: Any, **kwargs: Any) -> None:
             # Only events fired on this very channel (not on "*"), never one that came
             # from Redis, never a follow-up, a framework event or a remote call request.
             if bridged not in event.channels or event.parent is not None:
@@ -240,12 +240,8 @@ class RedisBridge(BaseComponent):
                 return
             self._send(key, {b"n": node, b"e": self.codec.encode(event)})
 
-        publish.handler = True  # type: ignore[attr-defined]
-        publish.names = ()  # type: ignore[attr-defined]
-        publish.channel = bridged  # type: ignore[attr-defined]
-        publish.priority = 1_000_000  # type: ignore[attr-defined]
-        publish.event = True  # type: ignore[attr-defined]
-        return publish
+        publish.__name__ = f"_publish_{bridged}"
+        return handler(channel=bridged, priority=1_000_000)(publish)
 
     def _send(self, key: str, fields: dict[bytes, bytes]) -> None:
         if len(self._outbox) >= self.buffer:

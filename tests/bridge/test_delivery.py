@@ -129,7 +129,9 @@ async def test_one_dispatcher_batch_is_one_pipeline(
     await app(sink)
     await source.call(burst())
     await eventually(lambda: bridge.statistics()["sent"] == 100)
-    assert bridge.statistics()["batches"] == 1
+    # One pipeline per dispatcher pass: a fair dispatcher lets the woken flusher run
+    # after at most 32 events, so the 100 go out in a few pipelines, never one each.
+    assert bridge.statistics()["batches"] <= 4
     await eventually(lambda: sorted(done_by(sink)) == list(range(100)))
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from trio_circuits import BaseComponent, Component, Event, Manager, handler
 from trio_circuits.core import _completion
-from trio_circuits.core._dispatch import collect, walk
+from trio_circuits.core._lookup import collect
+from trio_circuits.core._tree import walk
 from trio_circuits.core.handlers import reprhandler
 from trio_circuits.core.values import Value
 

@@ -17,10 +17,10 @@ import pytest
 import trio
 
 from trio_circuits import Component, Event, Value, handler, open_app
-from trio_circuits.core import values as _values
+from trio_circuits.core._release import Releaser
 
 pytestmark = pytest.mark.skipif(
-    _values._UNSHARED is None, reason="reference counts are only relied on under CPython"
+    not Releaser().enabled, reason="reference counts are only relied on under CPython"
 )
 
 

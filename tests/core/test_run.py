@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import trio
 
+import trio_circuits
 from trio_circuits import Component, Event, Manager, open_app
 
 
@@ -79,17 +80,17 @@ async def test_events_fired_before_run_are_dispatched_in_order() -> None:
             assert await second.wait() == 3
 
 
-async def test_system_exit_in_a_handler_stops_with_the_code() -> None:
+def test_system_exit_in_a_handler_stops_with_the_code() -> None:
     class Quitter(Component):
         def hello(self) -> None:
             raise SystemExit(3)
 
     app = Quitter()
-    with trio.fail_after(5):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(app.run)
-            app.fire(hello())
-    assert app.__dict__["_exit_code"] == 3
+    app.fire(hello())
+    with pytest.raises(SystemExit) as stopped:
+        trio_circuits.run(app)
+    assert stopped.value.code == 3
+    assert not app.running
 
 
 async def test_cancelling_run_stops_everything_at_once() -> None:
@@ -127,10 +128,8 @@ def test_start_fire_stop_join_in_a_thread() -> None:
     finally:
         app.stop()
         app.join(5)
-    assert app.root._runtime is None
-    thread = app.__dict__["_thread"]
-    assert isinstance(thread, threading.Thread)
-    assert not thread.is_alive()
+    assert not app.root.running
+    assert not [t for t in threading.enumerate() if t.name == f"{type(app).__name__}-app"]
     assert app.log == ["started", "stopped"]
 
 

@@ -7,15 +7,23 @@ counts itself plus its unfinished effects; when the count reaches zero the Value
 cascade has completed and its cause loses one effect.  An event with
 ``complete = True`` starts tracking even when nothing tracks its firer.
 
-No I/O and no Trio here: the dispatcher calls :func:`track` when an event is fired
-and :func:`finish` when its own handlers have all returned.
+No I/O and no Trio here: ``fire`` calls :func:`track` when an event is fired, the
+dispatcher sets :data:`current_cause` while a tracked event's handlers run and calls
+:func:`finish` when its own handlers have all returned.
 """
 
 from __future__ import annotations
 
-from .values import Value
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
-__all__ = ["finish", "track"]
+if TYPE_CHECKING:
+    from .values import Value
+
+__all__ = ["current_cause", "finish", "track"]
+
+#: The Value of the tracked event whose handlers are running, if any.
+current_cause: ContextVar[Value | None] = ContextVar("trio_circuits_cause", default=None)
 
 
 def track(child: Value, cause: Value | None, complete: bool) -> None:

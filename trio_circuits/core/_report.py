@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any
 
 from ._repr import short_repr
-from .handlers import reprhandler
+from .handlers import is_handler, reprhandler
 
 # A report stays a few KiB: long arguments are abbreviated (see _repr.py), the
 # exception's own message is cut, and a runaway recursion shows its last frames.
@@ -24,7 +24,12 @@ def format_error(
     tb: TracebackType | list[str] | None,
 ) -> str:
     """``ERROR <handler> (<event>) (<type>): <value>`` followed by the traceback."""
-    shown = "" if handler is None else reprhandler(handler)
+    if handler is None:
+        shown = ""
+    elif is_handler(handler):
+        shown = reprhandler(handler)
+    else:  # e.g. an I/O component's run_io
+        shown = f"<{getattr(handler, '__qualname__', handler)}>"
     lines = tb if isinstance(tb, list) else traceback.format_tb(tb)
     summary = traceback.format_exception_only(etype, evalue)
     parts = [

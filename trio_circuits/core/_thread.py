@@ -37,7 +37,6 @@ def start_in_thread(root: Manager) -> threading.Thread:
             started.set()
 
     thread = threading.Thread(target=target, name=f"{type(root).__name__}-app", daemon=True)
-    root.__dict__["_thread"] = thread
     thread.start()
     started.wait()
     if failure:

@@ -54,24 +54,24 @@ def run(root: Manager) -> None:
     (a server's port is in use, say), raises ``SystemExit`` with a one-line message,
     so a script exits with status 1 and that message on stderr.
     """
+    outcome: list[int | str | None] = []
     try:
-        trio.run(_main, root)
+        trio.run(_main, root, outcome)
     except BaseExceptionGroup as group:
         failed = group.exceptions[0] if len(group.exceptions) == 1 else None
         if not isinstance(failed, _StartFailed):
             raise
         error = failed.__cause__
         raise SystemExit(f"could not start: {error}") from error
-    code = root.__dict__.get("_exit_code")
-    if code is not None:
-        raise SystemExit(code)
+    if outcome and outcome[0] is not None:
+        raise SystemExit(outcome[0])
 
 
 class _StartFailed(Exception):
     """The application's start raised (its cause is the component's exception)."""
 
 
-async def _main(root: Manager) -> None:
+async def _main(root: Manager, outcome: list[int | str | None]) -> None:
     with ExitStack() as stack:
         signals = None
         if threading.current_thread() is threading.main_thread():
@@ -80,7 +80,7 @@ async def _main(root: Manager) -> None:
             )
         async with trio.open_nursery() as nursery:
             try:
-                await nursery.start(_run_then_cancel, root, nursery.cancel_scope)
+                await nursery.start(_run_then_cancel, root, nursery.cancel_scope, outcome)
             except Exception as exc:
                 raise _StartFailed from exc
             if signals is None:
@@ -95,10 +95,15 @@ async def _main(root: Manager) -> None:
 
 
 async def _run_then_cancel(
-    root: Manager, scope: trio.CancelScope, *, task_status: trio.TaskStatus[Manager]
+    root: Manager,
+    scope: trio.CancelScope,
+    outcome: list[int | str | None],
+    *,
+    task_status: trio.TaskStatus[Manager],
 ) -> None:
     try:
-        await root.run(task_status=task_status)
+        runtime = await root._run(task_status)
+        outcome.append(runtime.exit_code)
     finally:
         scope.cancel()
 

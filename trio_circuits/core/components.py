@@ -13,8 +13,8 @@ from collections.abc import Hashable
 from types import MethodType
 from typing import Any
 
-from .handlers import handler
-from .manager import Manager, _class_handlers
+from .handlers import class_handlers, handler
+from .manager import Manager
 
 __all__ = ["BaseComponent", "Component"]
 
@@ -52,9 +52,8 @@ class BaseComponent(Manager):
                 raise TypeError(
                     f"{type(self).__name__}() got unexpected arguments {args!r} {extra!r}"
                 )
-        for name, fn in _class_handlers(type(self)):
-            bound = MethodType(fn, self) if inspect.isfunction(fn) else fn
-            self._add_handler(bound, name)
+        for _name, fn in class_handlers(type(self)):
+            self._bind_handler(MethodType(fn, self) if inspect.isfunction(fn) else fn)
         for klass in reversed(type(self).__mro__):
             for attr, value in list(vars(klass).items()):
                 self._adopt(attr, value)
@@ -68,15 +67,15 @@ class BaseComponent(Manager):
             isinstance(value, BaseComponent)
             and not attr.startswith("_")
             and value is not self
-            and value._parent is value
-            and value is not self._root
+            and value.parent is value
+            and value is not self.root
         ):
             value.register(self)
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         # Cheap test first: this runs for every attribute a component sets.
-        if isinstance(value, BaseComponent) and "_handlers" in self.__dict__:
+        if isinstance(value, BaseComponent) and "_node" in self.__dict__:
             self._adopt(name, value)
 
 

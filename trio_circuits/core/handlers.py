@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Hashable
+from types import MethodType
 from typing import Any, TypeVar
 
-__all__ = ["Handler", "handler", "reprhandler"]
+__all__ = [
+    "Handler",
+    "class_handlers",
+    "event_names",
+    "handler",
+    "hybridmethod",
+    "is_handler",
+    "reprhandler",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,39 +89,74 @@ def is_handler(f: object) -> bool:
 
 
 class Handler:
-    """A handler bound to the component that owns it (internal record).
+    """A handler function bound to its component (internal record).
 
     ``fn`` is the bound method; the other fields are copied from its marks so the
     dispatcher reads plain attributes.
     """
 
-    __slots__ = (
-        "channel",
-        "component",
-        "fn",
-        "is_async",
-        "name",
-        "names",
-        "priority",
-        "takes_event",
-    )
+    __slots__ = ("channel", "fn", "is_async", "names", "priority", "takes_event")
 
-    def __init__(self, fn: Callable[..., Any], component: Any, name: str) -> None:
+    def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
-        self.component = component
-        self.name = name
         self.names: tuple[str, ...] = getattr(fn, "names", ())
         self.channel: Hashable | None = getattr(fn, "channel", None)
         self.priority: float = getattr(fn, "priority", 0)
         self.takes_event: bool = getattr(fn, "event", False)
         self.is_async = inspect.iscoroutinefunction(fn)
 
-    def matches_name(self, name: str) -> bool:
-        """True if this handler handles events called ``name``."""
-        return not self.names or name in self.names
-
     def __repr__(self) -> str:
         return reprhandler(self.fn)
+
+
+def class_handlers(cls: type) -> list[tuple[str, Callable[..., Any]]]:
+    """The handler functions of a class, each with the name it is registered under.
+
+    A method that redefines a base class's handler runs alongside it unless it was
+    marked ``override=True``.  Computed once per class.
+    """
+    cached = cls.__dict__.get("_tc_class_handlers")
+    if cached is not None:
+        return list(cached)
+    found: list[tuple[str, Callable[..., Any]]] = []
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        for attr in klass.__dict__:
+            if attr in seen:
+                continue
+            seen.add(attr)
+            first = True
+            for owner in cls.__mro__:
+                definition = owner.__dict__.get(attr)
+                if definition is None or not is_handler(definition):
+                    continue
+                found.append((attr if first else f"{owner.__name__}_{attr}", definition))
+                first = False
+                if getattr(definition, "override", False):
+                    break
+    cls._tc_class_handlers = tuple(found)  # type: ignore[attr-defined]
+    return found
+
+
+def event_names(functions: list[Callable[..., Any]]) -> list[str]:
+    """The public event names that ``functions`` handle, in order, once each."""
+    names: list[str] = []
+    for fn in functions:
+        for n in getattr(fn, "names", ()):
+            if not n.startswith("_") and n not in names:
+                names.append(n)
+    return names
+
+
+class hybridmethod:
+    """A method that works on the class and on instances (``handles`` and friends)."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj: Any, cls: type) -> Callable[..., Any]:
+        return MethodType(self.fn, obj if obj is not None else cls)
 
 
 class _Unknown:
@@ -120,13 +164,16 @@ class _Unknown:
 
 
 def reprhandler(fn: Any) -> str:
-    """Describe a handler as circuits does: ``<handler[channel][names][prio] (Cls.meth)>``."""
+    """Describe a handler as circuits does: ``<handler[channel][names][prio] (Cls.meth)>``.
+
+    Raises ``AttributeError`` for a function that is not a handler.
+    """
+    if not is_handler(fn):
+        raise AttributeError(f"{fn!r} is not a handler (it has no handler marks)")
     channel = getattr(fn, "channel", "*")
     if channel is None:
         channel = "*"
-    from .manager import Manager
-
-    if isinstance(channel, Manager):
+    if callable(getattr(channel, "fire", None)):  # a component used as a channel
         channel = f"<instance of {type(channel).__name__}>"
     names = ",".join(getattr(fn, "names", ()))
     owner = type(getattr(fn, "__self__", _Unknown())).__name__

@@ -1,52 +1,43 @@
-"""``Manager``: a node of the component tree, and the face of the dispatcher.
+"""``Manager``: a node of the component tree, and the face of the application.
 
-Every component is a Manager.  A tree shares one event queue, owned by its root;
-``fire`` appends to it and never blocks.  The dispatcher that drains the queue, and
-the tasks of I/O components, run only while the root's :meth:`Manager.run` does
-(see :mod:`trio_circuits.core._runtime`); nothing starts in ``__init__``.
+Every component is a Manager.  It keeps its place in the tree in one
+:class:`~._tree.Node`; a tree shares one queue and handler cache (its
+:class:`~._tree.Tree`, the root's).  ``fire`` puts into that queue and never blocks.
+The dispatcher that drains it, and the tasks of I/O components, run only while the
+root's :meth:`Manager.run` does (see :mod:`trio_circuits.core._runtime`); nothing
+starts in ``__init__``.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections import deque
 from collections.abc import Callable, Hashable
-from contextvars import ContextVar
+from contextlib import nullcontext
 from types import MethodType
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from . import _completion
-from ._dispatch import walk
+from ._completion import current_cause
+from ._runtime import Runtime
+from ._tree import Node, Tree, attach, detach
 from .events import Event, prepare_unregister, registered, unregistered
 from .flow import MAX_QUEUED, Intake, IOStatus
-from .handlers import Handler, is_handler
+from .handlers import Handler, class_handlers, event_names, handler, hybridmethod, is_handler
 from .values import Value
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from ._runtime import Runtime
+    from ._queue import EventQueue
 
-__all__ = ["Manager"]
+__all__ = ["TIMEOUT", "Manager"]
 
-_get_ident = threading.get_ident
-
-# The Value of the tracked event whose handlers are running (see _completion.py).
-_current_value: ContextVar[Value | None] = ContextVar("trio_circuits_current_value", default=None)
-
-
-class _HybridMethod:
-    """A method that works on the class and on instances (``handles`` and friends)."""
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-        self.__doc__ = fn.__doc__
-
-    def __get__(self, obj: Any, cls: type) -> Callable[..., Any]:
-        return MethodType(self.fn, obj if obj is not None else cls)
+#: circuits' polling interval in seconds, kept for its tests' ``conftest.py`` (the
+#: dispatcher itself never polls).
+TIMEOUT = 0.1
 
 
 class Manager:
@@ -74,16 +65,7 @@ class Manager:
     close_timeout: float = 5.0
     handler_grace: float = 1.0
 
-    _root: Manager
-    _parent: Manager
-    _components: list[Manager]
-    _handlers: list[Handler]
-    _queue: deque[Value]
-    _cache: dict[tuple[str, tuple[Hashable, ...]], tuple[Handler, ...]]
-    _runtime: Runtime | None
-    _lock: threading.Lock
-    _unregister_pending: bool
-    _io_scope: trio.CancelScope | None
+    _node: Node
 
     def __init__(self, *args: Any, max_queued: int | None = None, **kwargs: Any) -> None:
         if args or kwargs:
@@ -94,36 +76,27 @@ class Manager:
 
     def _init_manager(self, max_queued: int | None = None) -> None:
         d = self.__dict__
+        d["_node"] = Node.alone(self)
         if max_queued is not None:
             Intake(max_queued, int)  # checks the value now
             d["max_queued"] = max_queued
-        d["_root"] = self
-        d["_parent"] = self
-        d["_components"] = []
-        d["_handlers"] = []
-        d["_queue"] = deque()
-        d["_cache"] = {}
-        d["_runtime"] = None
-        d["_lock"] = threading.Lock()
-        d["_unregister_pending"] = False
-        d["_io_scope"] = None
 
     # -- the tree --------------------------------------------------------------------
 
     @property
     def root(self) -> Manager:
         """The root of the tree this component is in (itself when unregistered)."""
-        return self._root
+        return self._node.root
 
     @property
     def parent(self) -> Manager:
         """The parent component (itself when unregistered)."""
-        return self._parent
+        return self._node.parent
 
     @property
     def components(self) -> list[Manager]:
         """The direct children, in registration order."""
-        return self._components
+        return self._node.components
 
     @property
     def name(self) -> str:
@@ -133,7 +106,7 @@ class Manager:
     @property
     def running(self) -> bool:
         """True while the tree's application is running."""
-        return self._root._runtime is not None
+        return self._node.tree.runtime is not None
 
     def register(self, parent: Manager) -> Self:
         """Insert this component in ``parent``'s tree; return this component.
@@ -143,33 +116,16 @@ class Manager:
         """
         if parent is self:
             raise ValueError("a component cannot be registered to itself")
-        if self._parent is not self:
-            if self._parent is parent:
+        node = self._node
+        if node.parent is not self:
+            if node.parent is parent:
                 return self
             self._detach()
-        node: Manager | None = parent
-        while node is not None:
-            if node is self:
-                raise ValueError("registering a component under its own subtree")
-            node = node._parent if node._parent is not node else None
-        self.__dict__["_parent"] = parent
-        parent._components.append(self)
-        new_root = parent._root
-        for node in walk(self):
-            node.__dict__["_root"] = new_root
-            node._cache.clear()
-        new_root._cache.clear()
-        # Events fired on the subtree before it joined go to the new root's queue.
-        for node in walk(self):
-            if node._queue and node is not new_root:
-                pending = list(node._queue)
-                node._queue.clear()
-                for v in pending:
-                    new_root._enqueue(v)
+        attach(self, parent)
         self.fire(registered(self, parent))
-        runtime = new_root._runtime
+        runtime = node.tree.runtime
         if runtime is not None:
-            runtime.call_in_loop(runtime.start_subtree, self)
+            node.tree.queue.call_in_loop(runtime.start_subtree, self)
         return self
 
     def unregister(self) -> Self:
@@ -178,46 +134,41 @@ class Manager:
         Fires ``prepare_unregister(self)``; once it and everything it caused are done,
         the subtree is detached, its I/O stops (tasks cancelled, sockets closed) and
         ``unregistered(self, former_parent)`` is fired, received by the former tree and
-        by the component itself.
+        by the component itself.  From another thread, this happens in the
+        application's thread.
         """
-        runtime = self._root._runtime
-        if runtime is not None and runtime.thread_id != _get_ident():
-            # From another thread: the whole step runs in the application's thread,
-            # so the completion hook is in place before the event can be handled.
-            runtime.call_in_loop(self.unregister)
+        node = self._node
+        queue = node.tree.queue
+        if queue.running and not queue.in_loop_thread():
+            queue.call_in_loop(self.unregister)
             return self
-        if self._unregister_pending or self._parent is self:
+        if node.unregister_pending or node.parent is self:
             return self
-        self.__dict__["_unregister_pending"] = True
+        node.unregister_pending = True
         event = prepare_unregister(self)
         event.complete_channels = (self,)
         self.fire(event).on_complete(self._finish_unregister)
         return self
 
     def _finish_unregister(self, _value: Value) -> None:
-        parent = self._parent
+        node = self._node
+        parent = node.parent
         if parent is self:
             return
-        old_root = self._root
-        self._detach()
-        self.__dict__["_unregister_pending"] = False
+        old_tree = self._detach()
+        node.unregister_pending = False
         event = unregistered(self, parent)
         event.channels = (self.channel,)
-        old_root._fire_into(event, (self.channel,), extra=self)
+        # Delivered by the former tree, to it and to the detached subtree.
+        self._emit_into(old_tree.queue, event, parent.root, extra=self)
 
-    def _detach(self) -> None:
-        """Cut this subtree loose now (no events), stopping its I/O."""
-        parent = self._parent
-        old_root = self._root
-        parent._components.remove(self)
-        self.__dict__["_parent"] = self
-        for node in walk(self):
-            node.__dict__["_root"] = self
-            node._cache.clear()
-        old_root._cache.clear()
-        runtime = old_root._runtime
+    def _detach(self) -> Tree:
+        """Cut this subtree loose now (no events), stopping its I/O; return the old tree."""
+        old_tree = detach(self)
+        runtime = old_tree.runtime
         if runtime is not None:
-            runtime.call_in_loop(runtime.stop_subtree, self)
+            old_tree.queue.call_in_loop(runtime.stop_subtree, self, self._node.tree)
+        return old_tree
 
     def __add__(self, other: Manager) -> Self:
         other.register(self)
@@ -226,22 +177,22 @@ class Manager:
     __iadd__ = __add__
 
     def __sub__(self, other: Manager) -> Self:
-        if other._parent is not other:
+        if other._node.parent is not other:
             other.unregister()
         return self
 
     __isub__ = __sub__
 
     def __len__(self) -> int:
-        return len(self._root._queue)
+        return len(self._node.tree.queue)
 
     def __bool__(self) -> bool:
         return True
 
     def __contains__(self, item: object) -> bool:
         if isinstance(item, type):
-            return any(isinstance(c, item) for c in self._components)
-        return any(c is item for c in self._components)
+            return any(isinstance(c, item) for c in self._node.components)
+        return any(c is item for c in self._node.components)
 
     def __repr__(self) -> str:
         channel = "" if type(self) is Manager else str(self.channel)
@@ -254,12 +205,9 @@ class Manager:
 
     # -- handlers --------------------------------------------------------------------
 
-    def _add_handler(self, fn: Callable[..., Any], name: str) -> Handler:
-        h = Handler(fn, self, name)
-        self._handlers.append(h)
-        self._cache.clear()
-        self._root._cache.clear()
-        return h
+    def _bind_handler(self, fn: Callable[..., Any]) -> None:
+        self._node.handlers.append(Handler(fn))
+        self._node.tree.cache.clear()
 
     def addHandler(self, f: Callable[..., Any]) -> Callable[..., Any]:
         """Add ``f`` (a function marked with ``@handler``) as a handler of this component.
@@ -269,19 +217,18 @@ class Manager:
         unmarked function handles events named after it.
         """
         if not is_handler(f):
-            from .handlers import handler as _handler
-
-            f = _handler(f.__name__)(f)
+            f = handler(f.__name__)(f)
         method = f if isinstance(f, MethodType) else MethodType(f, self)
         self.__dict__[f.__name__] = method
-        self._add_handler(method, f.__name__)
+        self._bind_handler(method)
         return method
 
     def removeHandler(self, method: Callable[..., Any], name: str | None = None) -> None:
         """Remove a handler added with :meth:`addHandler` (from event ``name`` only, if given)."""
         func = getattr(method, "__func__", method)
+        node = self._node
         kept: list[Handler] = []
-        for h in self._handlers:
+        for h in node.handlers:
             same = getattr(h.fn, "__func__", h.fn) is func
             if same and (name is None or not h.names or name in h.names):
                 if name is not None and len(h.names) > 1:
@@ -289,37 +236,28 @@ class Manager:
                     kept.append(h)
                 continue
             kept.append(h)
-        self._handlers[:] = kept
+        node.handlers[:] = kept
         if not any(getattr(h.fn, "__func__", h.fn) is func for h in kept):
             attr = getattr(func, "__name__", None)
             if attr is not None and self.__dict__.get(attr) is not None:
                 del self.__dict__[attr]
-        self._cache.clear()
-        self._root._cache.clear()
+        node.tree.cache.clear()
 
-    def _handler_list(self: Any) -> list[Any]:
-        if isinstance(self, type):
-            return [fn for _name, fn in _class_handlers(self)]
-        return [h.fn for h in self._handlers]
+    @hybridmethod
+    def handlers(self: Any) -> list[Any]:
+        """The handler functions of this component (or class)."""
+        return _handler_functions(self)
 
-    def _event_names(self: Any) -> list[str]:
-        names: list[str] = []
-        for fn in Manager._handler_list(self):
-            for n in getattr(fn, "names", ()):
-                if not n.startswith("_") and n not in names:
-                    names.append(n)
-        return names
+    @hybridmethod
+    def events(self: Any) -> list[str]:
+        """The names of the events this component (or class) handles."""
+        return event_names(_handler_functions(self))
 
-    def _handles(self: Any, *names: str) -> bool:
-        known = Manager._event_names(self)
+    @hybridmethod
+    def handles(self: Any, *names: str) -> bool:
+        """True if this component (or class) handles every one of ``names``."""
+        known = event_names(_handler_functions(self))
         return all(n in known for n in names)
-
-    handlers = _HybridMethod(_handler_list)
-    events = _HybridMethod(_event_names)
-    handles = _HybridMethod(_handles)
-    handlers.__doc__ = "The handler functions of this component (or class)."
-    events.__doc__ = "The names of the events this component (or class) handles."
-    handles.__doc__ = "True if this component (or class) handles every one of ``names``."
 
     # -- firing ----------------------------------------------------------------------
 
@@ -335,21 +273,10 @@ class Manager:
         event.channels = channels
         value = Value(event, self, channels)
         event.value = value
-        cause = _current_value.get()
+        cause = current_cause.get()
         if cause is not None or event.complete:
             _completion.track(value, cause, event.complete)
-        # The common case inline: fired from the application's own thread.
-        root = self._root
-        runtime = root._runtime
-        if runtime is not None and runtime.thread_id == _get_ident():
-            root._queue.append(value)
-            if runtime.parked is not None:
-                runtime.wake()
-        elif runtime is None and "_io_home" in self.__dict__:
-            # Unregistered, still closing its sockets: report to the former tree.
-            self.__dict__["_io_home"]._enqueue(value)
-        else:
-            root._enqueue(value)
+        self._node.tree.queue.put(value)
         return value
 
     fireEvent = fire
@@ -358,40 +285,25 @@ class Manager:
         """Fire from any thread (the same as :meth:`fire`, which detects the thread)."""
         return self.fire(event, *channels)
 
-    def _fire_into(
-        self, event: Event, channels: tuple[Hashable, ...], extra: Manager | None = None
+    def _emit_into(
+        self, queue: EventQueue, event: Event, manager: Manager, extra: Manager | None = None
     ) -> Value:
-        """Fire a framework follow-up event: untracked, optionally to an extra subtree."""
-        event.channels = channels
-        value = Value(event, self, channels)
+        """Queue a framework event (untracked), fired from ``manager``."""
+        event.channels = event.channels or (self.channel,)
+        value = Value(event, manager, event.channels)
         event.value = value
-        if extra is not None:
-            value._extra = extra
-        self._root._enqueue(value)
+        value._extra = extra
+        queue.put(value)
         return value
 
     def _notify_value(self, value: Value, notify: bool | str) -> None:
+        """Fire ``<name>_value_changed(value)`` (``event.notify``; called by the Value)."""
         event = value.event
         assert event is not None
         name = notify if isinstance(notify, str) else f"{event.name}_value_changed"
-        self._fire_into(Event.create(name, value), (self,))
-
-    def _enqueue(self, value: Value) -> None:
-        runtime = self._runtime
-        if runtime is not None and runtime.thread_id == _get_ident():
-            self._queue.append(value)
-            if runtime.parked is not None:
-                runtime.wake()
-            return
-        with self._lock:
-            runtime = self._runtime
-            if runtime is None:
-                self._queue.append(value)
-                return
-            try:
-                runtime.token.run_sync_soon(self._enqueue, value)
-            except trio.RunFinishedError:
-                self._queue.append(value)
+        changed = Event.create(name, value)
+        changed.channels = (self,)
+        self._emit_into(self._node.tree.queue, changed, self)
 
     # -- calling and waiting ---------------------------------------------------------
 
@@ -409,11 +321,8 @@ class Manager:
         Cancellation: cancelling the call does not cancel the event's handlers.
         """
         value = self.fire(event, *channels)
-        if timeout is None:
+        with trio.fail_after(timeout) if timeout is not None else nullcontext():
             await value.wait()
-        else:
-            with trio.fail_after(timeout):
-                await value.wait()
         return value
 
     callEvent = call
@@ -433,25 +342,18 @@ class Manager:
         raising its handlers' errors.  ``timeout`` is in seconds; expiry raises
         :exc:`trio.TooSlowError`.
         """
-        if timeout is None:
-            return await self._wait(event, channels)
-        with trio.fail_after(timeout):
-            return await self._wait(event, channels)
+        with trio.fail_after(timeout) if timeout is not None else nullcontext():
+            if isinstance(event, Event) and event.value is not None:
+                await event.value._wait_done()
+                return event.value
+            tree = self._node.tree
+            if tree.runtime is None or not tree.queue.in_loop_thread():
+                raise RuntimeError("wait() needs the application to be running, in its thread")
+            value = await tree.runtime.wait_for(event, channels or (self.channel,))
+            await value._wait_done()
+            return value
 
     waitEvent = wait
-
-    async def _wait(self, event: str | Event, channels: tuple[Hashable, ...]) -> Value:
-        if isinstance(event, Event) and event.value is not None:
-            await event.value._wait_done()
-            return event.value
-        runtime = self._root._runtime
-        if runtime is None or runtime.thread_id != _get_ident():
-            raise RuntimeError("wait() needs the application to be running, in its thread")
-        if not channels:
-            channels = (self.channel,)
-        value = await runtime.wait_for(event, channels)
-        await value._wait_done()
-        return value
 
     # -- running ---------------------------------------------------------------------
 
@@ -460,19 +362,24 @@ class Manager:
 
         With ``await nursery.start(root.run)`` this returns once ``started`` has been
         dispatched and every I/O component registered before the start has become
-        ready (servers bound, ``ready`` fired).
+        ready (servers bound, ``ready`` fired).  If one of them cannot start, the start
+        fails with its exception.
 
         Cancellation: cancelling ``run`` cancels every handler task and closes every
         socket at once; :meth:`stop` closes gracefully first.  When ``run`` returns
         (or raises), no task it started is alive.
         """
-        from ._runtime import Runtime
+        await self._run(task_status)
 
-        if self._parent is not self:
+    async def _run(self, task_status: trio.TaskStatus[Any]) -> Runtime:
+        node = self._node
+        if node.parent is not self:
             raise RuntimeError("only the root of a tree can run")
-        if self._runtime is not None:
+        if node.tree.runtime is not None:
             raise RuntimeError(f"{self!r} is already running")
-        await Runtime(self).run(task_status)
+        runtime = Runtime(self, node.tree)
+        await runtime.run(task_status)
+        return runtime
 
     def stop(self, code: int | str | None = None) -> None:
         """Stop the application (from any thread; returns at once).
@@ -482,17 +389,10 @@ class Manager:
         grace period and are then cancelled, and :meth:`run` returns.  ``code`` becomes
         the exit status under :func:`trio_circuits.run`.
         """
-        root = self._root
-        runtime = root._runtime
-        if runtime is None:
-            return
-        if runtime.thread_id != _get_ident():
-            try:
-                runtime.token.run_sync_soon(root.stop, code)
-            except trio.RunFinishedError:
-                pass
-            return
-        runtime.request_stop(code)
+        tree = self._node.tree
+        runtime = tree.runtime
+        if runtime is not None:
+            tree.queue.call_in_loop(runtime.request_stop, code)
 
     def start(self) -> Self:
         """Run the application in a new thread (circuits' background mode).
@@ -503,16 +403,21 @@ class Manager:
         """
         from ._thread import start_in_thread
 
-        start_in_thread(self)
+        self.__dict__["_tc_thread"] = start_in_thread(self)
         return self
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the thread started by :meth:`start` to end."""
-        thread = self.__dict__.get("_thread")
+        thread = self.__dict__.get("_tc_thread")
         if thread is not None:
             thread.join(timeout)
 
     # -- I/O components (hooks for subclasses) ----------------------------------------
+
+    @property
+    def has_io(self) -> bool:
+        """True if this component has I/O of its own (it overrides :meth:`run_io`)."""
+        return type(self).run_io is not Manager.run_io
 
     async def run_io(self, *, task_status: IOStatus) -> None:
         """Serve this component's I/O while the application runs (override to use).
@@ -529,40 +434,12 @@ class Manager:
         raise NotImplementedError
 
     def stop_io(self) -> None:
-        """Ask :meth:`run_io` to finish gracefully (default: cancel it at once)."""
-        scope = self._io_scope
-        if scope is not None:
-            scope.cancel()
+        """Ask :meth:`run_io` to finish gracefully (this default: cancel it at once)."""
+
+    stop_io.cancels_io = True  # type: ignore[attr-defined]
 
 
-def _has_io(component: Manager) -> bool:
-    return type(component).run_io is not Manager.run_io
-
-
-def _class_handlers(cls: type) -> list[tuple[str, Callable[..., Any]]]:
-    """The handler functions of a class, each with the name it is registered under.
-
-    A method that redefines a base class's handler runs alongside it unless it was
-    marked ``override=True``.
-    """
-    cached = cls.__dict__.get("_tc_class_handlers")
-    if cached is not None:
-        return list(cached)
-    found: list[tuple[str, Callable[..., Any]]] = []
-    seen: set[str] = set()
-    for klass in cls.__mro__:
-        for attr in klass.__dict__:
-            if attr in seen:
-                continue
-            seen.add(attr)
-            first = True
-            for owner in cls.__mro__:
-                definition = owner.__dict__.get(attr)
-                if definition is None or not is_handler(definition):
-                    continue
-                found.append((attr if first else f"{owner.__name__}_{attr}", definition))
-                first = False
-                if getattr(definition, "override", False):
-                    break
-    cls._tc_class_handlers = tuple(found)  # type: ignore[attr-defined]
-    return found
+def _handler_functions(target: Manager | type) -> list[Any]:
+    if isinstance(target, type):
+        return [fn for _name, fn in class_handlers(target)]
+    return [h.fn for h in target._node.handlers]

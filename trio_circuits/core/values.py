@@ -7,7 +7,6 @@ dispatcher; :mod:`trio_circuits.core._completion` holds the pure bookkeeping.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -296,83 +295,3 @@ class Value:
         if self._callbacks is None:
             self._callbacks = []
         self._callbacks.append(fn)
-
-
-# -- releasing an event and its Value without the garbage collector ------------------
-#
-# An event and its Value refer to each other (``event.value`` / ``value.event``), so
-# when nobody else holds them only the cyclic garbage collector frees them; with
-# events fired by the hundred thousand, that collector becomes a large share of the
-# dispatcher's time.  When the dispatcher is done with an event nobody waits for,
-# and the two objects are referenced by nothing but each other and the dispatcher's
-# own frame, cutting the link is invisible to the application and lets reference
-# counting free both at once.
-#
-# "Nothing else" is decided with ``sys.getrefcount``, compared with the counts of a
-# pair that is known to be unshared, measured once at import through the same
-# helper from a frame of the same shape.  Any reference the application keeps (or
-# one the interpreter adds) makes the count larger, so the link is then left alone
-# and the collector frees the pair as before: the check can only err on the safe side.
-# Only CPython with the GIL has reference counts this check can rely on.
-
-
-class _Probe:
-    other: Any = None
-
-
-def _refcounts(event: object, value: object) -> tuple[int, int]:
-    return sys.getrefcount(event), sys.getrefcount(value)
-
-
-def _counts_via_helper(event: object, value: object) -> tuple[int, int]:
-    # The same frame shape as release_if_unshared's: two parameters, one call.
-    return _refcounts(event, value)
-
-
-def _unshared_counts() -> tuple[int, int] | None:
-    gil = getattr(sys, "_is_gil_enabled", None)
-    if sys.implementation.name != "cpython" or (gil is not None and not gil()):
-        return None
-    # The same shape as the dispatcher's frame: two locals, linked to each other.
-    event = _Probe()
-    value = _Probe()
-    event.other = value
-    value.other = event
-    counts = _counts_via_helper(event, value)
-    event.other = value.other = None
-    return counts
-
-
-_UNSHARED = _unshared_counts()
-
-
-def release_if_unshared(event: Event, value: Value, caller_refs: int = 0) -> None:
-    """Cut ``event.value`` if nothing but the callers' locals refers to the pair.
-
-    The immediate caller holds ``event`` and ``value`` in one local variable each (the
-    shape :func:`_unshared_counts` measured); ``caller_refs`` counts further locals
-    up the stack that hold ``value``.  If the pair is released and ``event`` is a
-    follow-up (``event.parent``), the parent may have been waiting only for this child
-    to go: it is checked in turn.
-    """
-    unshared = _UNSHARED
-    if unshared is None:
-        return
-    event_refs, value_refs = _refcounts(event, value)
-    if event_refs != unshared[0] or value_refs != unshared[1] + caller_refs:
-        return
-    event.value = None
-    if event.parent is not None:
-        _release_parent(event)
-
-
-def _release_parent(child: Event) -> None:
-    # Nobody can see ``child`` any more, so its links to the parent can go now
-    # rather than when it is freed.
-    parent = child.parent
-    child.parent = None
-    child._args = ()
-    if parent is None or parent.value is None or parent.value.event is not parent:
-        return
-    value = parent.value
-    release_if_unshared(parent, value)

@@ -12,23 +12,19 @@ A handler that matches two channels runs twice, as in circuits.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from typing import TYPE_CHECKING
+
+from ._tree import walk
 
 if TYPE_CHECKING:
     from .handlers import Handler
     from .manager import Manager
 
-__all__ = ["collect", "walk"]
+__all__ = ["HandlerCache", "collect", "lookup"]
 
-
-def walk(root: Manager) -> Iterator[Manager]:
-    """The components of a tree, depth first, parents before children."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(node._components))
+#: Handlers by ``(event name, channels)``, for one tree; cleared when it changes.
+HandlerCache = dict[tuple[str, tuple[Hashable, ...]], "tuple[Handler, ...]"]
 
 
 def _priority(h: Handler) -> float:
@@ -43,7 +39,7 @@ def collect(root: Manager, name: str, channels: tuple[Hashable, ...]) -> tuple[H
         star = channel == "*"
         for node in nodes:
             node_channel = node.channel
-            for h in node._handlers:
+            for h in node._node.handlers:
                 if h.names and name not in h.names:
                     continue
                 hc = node_channel if h.channel is None else h.channel
@@ -51,3 +47,17 @@ def collect(root: Manager, name: str, channels: tuple[Hashable, ...]) -> tuple[H
                     found.append(h)
     found.sort(key=_priority)
     return tuple(found)
+
+
+def lookup(
+    cache: HandlerCache, root: Manager, name: str, channels: tuple[Hashable, ...]
+) -> tuple[Handler, ...]:
+    """The handlers for ``name`` on ``channels``, cached unless a channel is unhashable."""
+    key = (name, channels)
+    try:
+        return cache[key]
+    except KeyError:
+        found = cache[key] = collect(root, name, channels)
+        return found
+    except TypeError:  # an unhashable channel
+        return collect(root, name, channels)

@@ -1,0 +1,360 @@
+"""The dispatcher: one Trio task draining a tree's queue into its handlers.
+
+It pops events in FIFO order and runs their plain handlers inline, in priority order;
+each ``async`` handler becomes a task in the handler nursery.  A Value counts its
+outstanding handlers (one ticket held by the dispatcher while it walks the list,
+one per async task); when the count reaches zero the event is *settled*: waiters
+wake, ``_success`` is queued, and the completion cascade (``_completion.py``) may
+queue ``_complete`` and tell observers the cascade has completed.
+
+The dispatcher is fair: after at most :data:`_FAIR` events it yields if other tasks
+are ready to run (a ``call`` that has just been answered, a connection whose read
+has completed), and after :data:`_BATCH` events it yields in any case.
+
+It knows the tree only through its collaborators: the root (for handler lookup and
+as the firer of follow-up events), the tree's queue and handler cache, a ``spawn``
+for async handlers and a ``stop`` for ``SystemExit``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from . import _completion
+from ._completion import current_cause
+from ._lookup import collect, lookup
+from ._release import Releaser
+from ._report import format_error
+from .events import Event, exception
+from .handlers import Handler
+from .values import Value
+
+if TYPE_CHECKING:
+    from ._queue import EventQueue
+    from ._waiters import Waiters
+    from .manager import Manager
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger("trio_circuits")
+
+# Events dispatched before the dispatcher yields to other tasks in any case, and
+# before it checks whether any are waiting to run.
+_BATCH = 512
+_FAIR = 32
+
+
+class Dispatcher:
+    """Runs the handlers of every event put into ``queue`` (see the module docs)."""
+
+    def __init__(
+        self,
+        root: Manager,
+        queue: EventQueue,
+        cache: dict[tuple[str, tuple[Hashable, ...]], tuple[Handler, ...]],
+        waiters: Waiters,
+        spawn: Callable[..., bool],
+        stop: Callable[[int | str | None], None],
+        between_batches: Callable[[], None],
+    ) -> None:
+        self.root = root
+        self.queue = queue
+        self.cache = cache
+        self.waiters = waiters
+        self.spawn = spawn
+        self.stop = stop
+        self.between_batches = between_batches
+        self.releaser = Releaser()
+        self._calibrate()
+
+    # -- the task -----------------------------------------------------------------------
+
+    async def run(self, closing: Callable[[], bool]) -> None:
+        """Dispatch until ``closing()`` is true and the queue is empty.
+
+        Cancellation: stops at once; queued events stay queued.
+        """
+        queue = self.queue
+        dispatch = self.dispatch
+        statistics = trio.lowlevel.current_statistics
+        checkpoint = trio.lowlevel.checkpoint
+        while True:
+            if not queue:
+                if closing():
+                    return
+                await queue.park()
+                continue
+            budget = _BATCH
+            fair = _FAIR
+            while queue and budget:
+                dispatch(queue.popleft())
+                budget -= 1
+                fair -= 1
+                if not fair:
+                    if statistics().tasks_runnable:
+                        break
+                    fair = _FAIR
+            self.between_batches()
+            await checkpoint()
+
+    # -- one event ----------------------------------------------------------------------
+
+    def handlers_for(self, value: Value) -> tuple[Handler, ...]:
+        """The handlers that receive ``value``'s event."""
+        event = value.event
+        assert event is not None
+        handlers = lookup(self.cache, self.root, event.name, value._channels)
+        extra = value._extra
+        if extra is not None and extra._node.root is not self.root:
+            more = collect(extra, event.name, value._channels)
+            handlers = tuple(sorted(handlers + more, key=lambda h: -h.priority))
+        return handlers
+
+    def dispatch(self, value: Value) -> None:
+        """Run the plain handlers of ``value``'s event and start its async ones."""
+        event = value.event
+        assert event is not None
+        if event.cancelled:
+            value._set_dispatched()
+            self.settle(value)
+            return
+        if self.waiters:
+            self.waiters.match(event, value)
+        try:
+            handlers = self.cache[(event.name, value._channels)]
+        except (KeyError, TypeError):
+            handlers = self.handlers_for(value)
+        else:
+            if value._extra is not None:
+                handlers = self.handlers_for(value)
+        if not handlers:
+            value.unhandled = True
+            if isinstance(event, exception):
+                self._fallback(event)
+        event.stopped = False
+        value._pending = 1
+        kwargs = event.kwargs
+        token = current_cause.set(value) if value._effects else None
+        try:
+            for h in handlers:
+                if event.stopped:
+                    break
+                event.handler = h.fn
+                if h.is_async:
+                    value._pending += 1
+                    if not self.spawn(self._run_async, h, value, event._args, kwargs):
+                        value._pending -= 1
+                    continue
+                try:
+                    # Read per handler: an earlier one may have changed ``event.args``.
+                    if h.takes_event:
+                        result = h.fn(event, *event._args, **kwargs)
+                    else:
+                        result = h.fn(*event._args, **kwargs)
+                except Exception as exc:
+                    self.failed(h, value, exc)
+                except (SystemExit, KeyboardInterrupt) as exc:
+                    self.stop(exc.code if isinstance(exc, SystemExit) else None)
+                else:
+                    if result is not None:
+                        value._store(result)
+        finally:
+            if token is not None:
+                current_cause.reset(token)
+        value._dispatched = True
+        if value._dispatched_event is not None:
+            value._dispatched_event.set()
+        observer = value._observer
+        if observer is not None:
+            observer.dispatched(value)
+        pending = value._pending - 1
+        value._pending = pending
+        if pending == 0:
+            if (
+                event.success
+                or value._effects
+                or value._done_event is not None
+                or value._done_callbacks
+            ):
+                self.settle(value)
+            else:
+                # Fast path: nobody waits and no follow-up is due.
+                value._done = True
+            self.releaser.release("dispatch", event, value)
+
+    async def _run_async(
+        self, h: Handler, value: Value, args: Sequence[Any], kwargs: dict[str, Any]
+    ) -> None:
+        try:
+            if h.takes_event:
+                result = await h.fn(value.event, *args, **kwargs)
+            else:
+                result = await h.fn(*args, **kwargs)
+        except Exception as exc:
+            self.failed(h, value, exc)
+        except SystemExit as exc:
+            self.stop(exc.code)
+        except trio.Cancelled:
+            # Cut short (the application is stopping): no follow-up reports it done.
+            event = value.event
+            if event is not None:
+                event.cancelled = True
+            raise
+        else:
+            if result is not None:
+                value._store(result)
+        finally:
+            self._handler_done(value)
+        if value._done:
+            self._release_async(value)
+
+    def _release_async(self, value: Value) -> None:
+        event = value.event
+        if event is not None:
+            self.releaser.release("async", event, value)
+
+    def _handler_done(self, value: Value) -> None:
+        """One handler (an ``async`` one) of ``value``'s event has finished."""
+        value._pending -= 1
+        if value._pending == 0:
+            self.settle(value)
+
+    def settle(self, value: Value) -> None:
+        """Every handler of ``value``'s event has finished: queue its follow-ups."""
+        value._set_done()
+        event = value.event
+        assert event is not None
+        if event.success and not value.errors and not event.cancelled:
+            follow = event.child("success", event, value.value)
+            self.emit(follow, event.success_channels or value._channels)
+        if value._effects:
+            for done in _completion.finish(value):
+                e = done.event
+                assert e is not None
+                if e.complete and not e.cancelled:
+                    follow = e.child("complete", e, done.value)
+                    self.emit(follow, e.complete_channels or done._channels)
+                done._set_completed()
+
+    def emit(
+        self, event: Event, channels: tuple[Hashable, ...], extra: Manager | None = None
+    ) -> Value:
+        """Queue a framework event (a follow-up, a report): untracked, from the root."""
+        event.channels = channels
+        value = Value(event, self.root, channels)
+        event.value = value
+        if extra is not None:
+            value._extra = extra
+        self.queue.put(value)
+        return value
+
+    # -- errors -------------------------------------------------------------------------
+
+    def failed(self, h: Handler, value: Value, exc: Exception) -> None:
+        """A handler raised: store the error, fire ``_failure`` and report it."""
+        value._store_error(exc)
+        event = value.event
+        assert event is not None
+        if event.failure:
+            follow = event.child("failure", event, (type(exc), exc, exc.__traceback__))
+            self.emit(follow, event.failure_channels or value._channels)
+        if isinstance(event, exception):
+            # An error in an exception handler is reported, never re-fired: no loops.
+            self._write(format_error(h.fn, event, type(exc), exc, exc.__traceback__))
+        else:
+            self.report(exc, handler=h.fn, fevent=event)
+
+    def report(self, exc: BaseException, handler: Any, fevent: Event | None) -> None:
+        """Fire ``exception(...)`` for ``exc`` on the root's channel."""
+        root = self.root
+        report = exception(type(exc), exc, exc.__traceback__, handler=handler, fevent=fevent)
+        self.emit(report, (root.channel,))
+
+    def _fallback(self, event: exception) -> None:
+        etype, evalue, lines = event.args[:3]
+        self._write(
+            format_error(
+                event.kwargs.get("handler"), event.kwargs.get("fevent"), etype, evalue, lines
+            )
+        )
+
+    @staticmethod
+    def _write(text: str) -> None:
+        if log.hasHandlers():
+            log.error("%s", text.rstrip("\n"))
+        else:
+            sys.stderr.write(text)
+
+    # -- calibration of the releaser (see _release.py) -------------------------------
+
+    def _calibrate(self) -> None:
+        # The probes reach no handler: not even the catch-alls of a Debugger.
+        keys = [(_probe_event.name, _PROBE_CHANNELS), (_PROBE_CHILD, _PROBE_CHANNELS)]
+        for key in keys:
+            self.cache[key] = ()
+        try:
+            self.releaser.calibrate("dispatch", lambda: self.dispatch(_probe()))
+            self.releaser.calibrate("parent", self._probe_parent)
+        finally:
+            for key in keys:
+                self.cache.pop(key, None)
+
+    def _probe_parent(self) -> None:
+        # A follow-up, as ``_success`` is: its parent pair is only referred to by it.
+        self.dispatch(_probe_child())
+
+    async def calibrate_async(self) -> None:
+        """Calibrate the release after an ``async`` handler (needs a running Trio)."""
+        done = self.releaser.calibrating("async")
+        try:
+            await self._run_async(_PROBE_HANDLER, *_probe_async())
+        finally:
+            done()
+
+
+_PROBE_CHANNELS = ("trio_circuits probe",)
+
+
+class _probe_event(Event):
+    """The unshared event the releaser's counts are measured with."""
+
+    name = "trio_circuits probe"
+
+
+_PROBE_CHILD = f"{_probe_event.name}_child"
+
+
+async def _probe_handler() -> None:
+    pass
+
+
+_PROBE_HANDLER = Handler(_probe_handler)
+
+
+def _probe() -> Value:
+    event = _probe_event()
+    event.channels = _PROBE_CHANNELS
+    value = Value(event, None, _PROBE_CHANNELS)
+    event.value = value
+    return value
+
+
+def _probe_child() -> Value:
+    parent = _probe().event
+    assert parent is not None
+    child = parent.child("child", parent, None)
+    child.channels = _PROBE_CHANNELS
+    value = Value(child, None, _PROBE_CHANNELS)
+    child.value = value
+    return value
+
+
+def _probe_async() -> tuple[Value, tuple[()], dict[str, Any]]:
+    value = _probe()
+    value._pending = 1
+    return value, (), {}

@@ -1,0 +1,136 @@
+"""The event queue of a tree: :meth:`EventQueue.put` is the one way in.
+
+Events are put from handlers, from I/O tasks and from other threads.  While the
+application runs, a put from its own thread appends and wakes the dispatcher if it
+is parked; a put from another thread is handed to the application's thread with
+``TrioToken.run_sync_soon`` (which keeps the order of puts from one thread).  Before
+the application runs (and after it has stopped) a put just appends: the events are
+dispatched, in order, once it runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+if TYPE_CHECKING:
+    from .values import Value
+
+__all__ = ["EventQueue"]
+
+_get_ident = threading.get_ident
+
+
+class EventQueue:
+    """A FIFO of fired events (their Values), drained by one dispatcher task."""
+
+    __slots__ = ("_items", "_lock", "_parked", "_thread", "_token", "forward")
+
+    def __init__(self) -> None:
+        self._items: deque[Value] = deque()
+        self._lock = threading.Lock()
+        self._thread: int | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._parked: trio.lowlevel.Task | None = None
+        #: Where puts go instead while set: a subtree that was detached while its
+        #: sockets close reports its last events to its former tree.
+        self.forward: EventQueue | None = None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, value: Value) -> None:
+        """Queue ``value`` for dispatch (any thread; never blocks)."""
+        if self._thread == _get_ident():
+            self._items.append(value)
+            if self._parked is not None:
+                self.wake()
+            return
+        if self.forward is not None:
+            self.forward.put(value)
+            return
+        with self._lock:
+            token = self._token
+            if token is None:
+                self._items.append(value)
+                return
+            try:
+                token.run_sync_soon(self.put, value)
+            except trio.RunFinishedError:
+                self._items.append(value)
+
+    def move_to(self, other: EventQueue) -> None:
+        """Put everything queued here into ``other`` (a subtree joining a tree)."""
+        pending = list(self._items)
+        self._items.clear()
+        for value in pending:
+            other.put(value)
+
+    # -- the dispatcher's side --------------------------------------------------------
+
+    def open(self) -> None:
+        """The application starts, in this thread: puts from here append directly."""
+        with self._lock:
+            self._thread = _get_ident()
+            self._token = trio.lowlevel.current_trio_token()
+
+    def close(self) -> None:
+        """The application has stopped: puts append, for a later run."""
+        with self._lock:
+            self._thread = None
+            self._token = None
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`open` and :meth:`close`."""
+        return self._token is not None
+
+    def in_loop_thread(self) -> bool:
+        """True if called in the running application's thread."""
+        return self._thread == _get_ident()
+
+    def call_in_loop(self, fn: Any, *args: Any) -> bool:
+        """Call ``fn(*args)`` in the application's thread: now if this is it.
+
+        Returns False (and calls nothing) if the application is not running.
+        """
+        if self._thread == _get_ident():
+            fn(*args)
+            return True
+        token = self._token
+        if token is None:
+            return False
+        try:
+            token.run_sync_soon(fn, *args)
+        except trio.RunFinishedError:
+            return False
+        return True
+
+    def popleft(self) -> Value:
+        """The oldest queued Value."""
+        return self._items.popleft()
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def wake(self) -> None:
+        """Reschedule the parked dispatcher."""
+        task, self._parked = self._parked, None
+        if task is not None:
+            trio.lowlevel.reschedule(task)
+
+    async def park(self) -> None:
+        """Wait (the dispatcher) until something is put.
+
+        Cancellation: cancellable; nothing is lost.
+        """
+        self._parked = trio.lowlevel.current_task()
+
+        def abort(_: Any) -> trio.lowlevel.Abort:
+            self._parked = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
