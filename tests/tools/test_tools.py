@@ -60,11 +60,17 @@ def test_inspect_lists_children_and_handlers() -> None:
     assert lines[0] == " Components: 2"
     assert lines[1] == f"  {b!r}"
     assert lines[2] == f"  {d!r}"
-    assert " Event Handlers: 2" in lines
+    # ping, pang, and circuits' own prepare_unregister_complete handler.
+    assert " Event Handlers: 3" in lines
     assert "  ping; 2" in lines
     assert "  pang; 1" in lines
     assert "   <handler[*][ping] (Alpha.ping)>" in lines
     assert "   <handler[*][ping,pang][2.00] (Alpha._twice)>" in lines
+    assert "  prepare_unregister_complete; 1" in lines
+    assert (
+        "   <handler[<instance of Alpha>][prepare_unregister_complete] "
+        "(Alpha._on_prepare_unregister_complete)>"
+    ) in lines
 
 
 def test_inspect_groups_catch_all_handlers_under_star() -> None:

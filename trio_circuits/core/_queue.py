@@ -6,6 +6,10 @@ is parked; a put from another thread is handed to the application's thread with
 ``TrioToken.run_sync_soon`` (which keeps the order of puts from one thread).  Before
 the application runs (and after it has stopped) a put just appends: the events are
 dispatched, in order, once it runs.
+
+circuits' ``fire(event, priority=n)`` ranks an event among those waiting: lower
+values go first, equal ones keep their firing order (the default, 0, is plain
+FIFO).  Ranked events are rare, so the queue only sorts while it holds some.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ _get_ident = threading.get_ident
 class EventQueue:
     """A FIFO of fired events (their Values), drained by one dispatcher task."""
 
-    __slots__ = ("_items", "_lock", "_parked", "_thread", "_token", "forward")
+    __slots__ = ("_items", "_lock", "_parked", "_ranked", "_thread", "_token", "forward")
 
     def __init__(self) -> None:
         self._items: deque[Value] = deque()
@@ -35,6 +39,8 @@ class EventQueue:
         self._thread: int | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self._parked: trio.lowlevel.Task | None = None
+        # How many queued events have a priority other than 0.
+        self._ranked = 0
         #: Where puts go instead while set: a subtree that was detached while its
         #: sockets close reports its last events to its former tree.
         self.forward: EventQueue | None = None
@@ -45,7 +51,10 @@ class EventQueue:
     def put(self, value: Value) -> None:
         """Queue ``value`` for dispatch (any thread; never blocks)."""
         if self._thread == _get_ident():
-            self._items.append(value)
+            if self._ranked or value.priority:
+                self._insert(value)
+            else:
+                self._items.append(value)
             if self._parked is not None:
                 self.wake()
             return
@@ -55,17 +64,29 @@ class EventQueue:
         with self._lock:
             token = self._token
             if token is None:
-                self._items.append(value)
+                self._insert(value)
                 return
             try:
                 token.run_sync_soon(self.put, value)
             except trio.RunFinishedError:
-                self._items.append(value)
+                self._insert(value)
+
+    def _insert(self, value: Value) -> None:
+        """Queue ``value`` behind every waiting event of its priority or lower."""
+        items = self._items
+        priority = value.priority
+        if priority:
+            self._ranked += 1
+        index = len(items)
+        while index and items[index - 1].priority > priority:
+            index -= 1
+        items.insert(index, value)
 
     def move_to(self, other: EventQueue) -> None:
         """Put everything queued here into ``other`` (a subtree joining a tree)."""
         pending = list(self._items)
         self._items.clear()
+        self._ranked = 0
         for value in pending:
             other.put(value)
 
@@ -110,8 +131,11 @@ class EventQueue:
         return True
 
     def popleft(self) -> Value:
-        """The oldest queued Value."""
-        return self._items.popleft()
+        """The next Value to dispatch."""
+        value = self._items.popleft()
+        if self._ranked and value.priority:
+            self._ranked -= 1
+        return value
 
     def __bool__(self) -> bool:
         return bool(self._items)

@@ -15,6 +15,7 @@ cancelled; the queue is drained; ``run`` returns with no task left behind.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
@@ -168,6 +169,9 @@ class Runtime:
     def _closed(self) -> bool:
         return self.closing
 
+    def _is_stopping(self) -> bool:
+        return self.stopping
+
     def _between_batches(self) -> None:
         if self.intake.waiting:
             self.intake.poll()
@@ -186,7 +190,9 @@ class Runtime:
             return
         for node in walk(top):
             if node.has_io and node not in self._io_scopes:
-                status = IOStatus(initial, self.intake, self._on_started(initial))
+                status = IOStatus(
+                    initial, self.intake, self._on_started(initial), self._is_stopping
+                )
                 if initial:
                     self._initial_pending += 1
                 # Set now, so a component registered twice is not started twice.
@@ -260,4 +266,53 @@ class Runtime:
 
 
 def _ignore(_value: Any) -> None:
+    pass
+
+
+def flush(root: Manager, tree: Tree) -> None:
+    """Dispatch the events queued now, in a tree that is not running (circuits' flush).
+
+    Plain handlers run inline and ``async`` ones to their end; completion callbacks
+    run (so ``unregister()`` detaches); events fired meanwhile wait for the next
+    flush.  No I/O starts.  Runs its own short ``trio.run`` -- in a helper thread if
+    the caller is itself inside Trio.
+    """
+    try:
+        trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        trio.run(_flush, root, tree)
+        return
+    failure: list[BaseException] = []
+
+    def in_thread() -> None:
+        try:
+            trio.run(_flush, root, tree)
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=in_thread, name="trio_circuits-flush")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+async def _flush(root: Manager, tree: Tree) -> None:
+    queue = tree.queue
+    queue.open()
+    try:
+        async with trio.open_nursery() as nursery:
+
+            def spawn(fn: Any, *args: Any) -> bool:
+                nursery.start_soon(fn, *args)
+                return True
+
+            dispatcher = Dispatcher(root, queue, tree.cache, Waiters(), spawn, _ignore, _nothing)
+            for _ in range(len(queue)):
+                dispatcher.dispatch(queue.popleft())
+    finally:
+        queue.close()
+
+
+def _nothing() -> None:
     pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import trio
@@ -11,10 +12,14 @@ if TYPE_CHECKING:
     from .manager import Manager
 
 
-def start_in_thread(root: Manager) -> threading.Thread:
+def start_in_thread(
+    root: Manager,
+    created: Callable[[threading.Thread | None], None],
+) -> None:
     """Run ``root`` under ``trio.run`` in a new thread; return once it has started.
 
-    An error raised before the application started is re-raised here.
+    ``created(thread)`` is called before the thread starts and ``created(None)`` once
+    it has ended.  An error raised before the application started is re-raised here.
     """
     if root.running:
         raise RuntimeError(f"{root!r} is already running")
@@ -35,10 +40,11 @@ def start_in_thread(root: Manager) -> threading.Thread:
             failure.append(exc)
         finally:
             started.set()
+            created(None)
 
     thread = threading.Thread(target=target, name=f"{type(root).__name__}-app", daemon=True)
+    created(thread)
     thread.start()
     started.wait()
     if failure:
         raise failure[0]
-    return thread

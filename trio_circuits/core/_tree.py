@@ -51,6 +51,8 @@ class Node:
     components: list[Manager] = attrs.field(factory=list)
     handlers: list[Handler] = attrs.field(factory=list)
     unregister_pending: bool = False
+    #: A handler of its own finishes its unregistration (components, as circuits').
+    finishes_unregister: bool = False
 
     @classmethod
     def alone(cls, owner: Manager) -> Node:

@@ -13,6 +13,7 @@ from collections.abc import Hashable
 from types import MethodType
 from typing import Any
 
+from .events import Event
 from .handlers import class_handlers, handler
 from .manager import Manager
 
@@ -61,6 +62,19 @@ class BaseComponent(Manager):
             self._adopt(attr, value)
         if init is not None:
             init(*args, **kwargs)
+        self._finish_unregister_by_handler()
+
+    def _finish_unregister_by_handler(self) -> None:
+        # As circuits: the component leaves the tree in a handler of its own, on its
+        # own channel, once ``prepare_unregister`` and its cascade are complete.
+        @handler("prepare_unregister_complete", channel=self)
+        def _on_prepare_unregister_complete(
+            self: BaseComponent, event: Event, e: Event, value: Any
+        ) -> None:
+            self._finish_unregister(value)
+
+        self.addHandler(_on_prepare_unregister_complete)
+        self._node.finishes_unregister = True
 
     def _adopt(self, attr: str, value: object) -> None:
         if (

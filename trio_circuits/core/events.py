@@ -125,6 +125,17 @@ class Event:
         child.parent = self
         return child
 
+    @property
+    def waitingHandlers(self) -> int:
+        """circuits' count of handlers still running: 0 once every one has finished.
+
+        Also 0 for an event that was never fired.
+        """
+        value = self.value
+        if value is None or value.done:
+            return 0
+        return max(1, value._pending)
+
     def stop(self) -> None:
         """No later handler of this event runs (follow-up events still fire)."""
         self.stopped = True

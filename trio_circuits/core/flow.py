@@ -128,11 +128,23 @@ class IOStatus:
         intake: the application's :class:`Intake`, for components that fire input.
     """
 
-    def __init__(self, initial: bool, intake: Intake, on_started: Callable[[Any], None]) -> None:
+    def __init__(
+        self,
+        initial: bool,
+        intake: Intake,
+        on_started: Callable[[Any], None],
+        stopping: Callable[[], bool] = bool,
+    ) -> None:
         self.initial = initial
         self.intake = intake
         self._on_started = on_started
+        self._stopping = stopping
         self.done = False
+
+    @property
+    def stopping(self) -> bool:
+        """True once the application has been asked to stop (a timer fires no more)."""
+        return self._stopping()
 
     def started(self, value: Any = None) -> None:
         """The component is ready (``value``: e.g. the Value of its ``ready`` event)."""

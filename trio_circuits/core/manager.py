@@ -21,7 +21,7 @@ import trio
 
 from . import _completion
 from ._completion import current_cause
-from ._runtime import Runtime
+from ._runtime import Runtime, flush
 from ._tree import Node, Tree, attach, detach
 from .events import Event, prepare_unregister, registered, unregistered
 from .flow import MAX_QUEUED, Intake, IOStatus
@@ -38,6 +38,16 @@ __all__ = ["TIMEOUT", "Manager"]
 #: circuits' polling interval in seconds, kept for its tests' ``conftest.py`` (the
 #: dispatcher itself never polls).
 TIMEOUT = 0.1
+
+
+class _CircuitsView:
+    """A read-only attribute computed on access; an instance may shadow it."""
+
+    def __init__(self, get: Callable[[Any], Any]) -> None:
+        self._get = get
+
+    def __get__(self, obj: Any, cls: type) -> Any:
+        return self if obj is None else self._get(obj)
 
 
 class Manager:
@@ -66,6 +76,7 @@ class Manager:
     handler_grace: float = 1.0
 
     _node: Node
+    __thread: threading.Thread | None = None
 
     def __init__(self, *args: Any, max_queued: int | None = None, **kwargs: Any) -> None:
         if args or kwargs:
@@ -108,6 +119,10 @@ class Manager:
         """True while the tree's application is running."""
         return self._node.tree.runtime is not None
 
+    # circuits' names for the same, read by circuits' own tests.
+    _running = _CircuitsView(lambda self: self.running)
+    _handlers = _CircuitsView(lambda self: _handlers_by_name(self))
+
     def register(self, parent: Manager) -> Self:
         """Insert this component in ``parent``'s tree; return this component.
 
@@ -147,7 +162,9 @@ class Manager:
         node.unregister_pending = True
         event = prepare_unregister(self)
         event.complete_channels = (self,)
-        self.fire(event).on_complete(self._finish_unregister)
+        value = self.fire(event)
+        if not node.finishes_unregister:
+            value.on_complete(self._finish_unregister)
         return self
 
     def _finish_unregister(self, _value: Value) -> None:
@@ -261,18 +278,21 @@ class Manager:
 
     # -- firing ----------------------------------------------------------------------
 
-    def fire(self, event: Event, *channels: Hashable) -> Value:
+    def fire(self, event: Event, *channels: Hashable, priority: int = 0) -> Value:
         """Queue ``event`` for dispatch on ``channels``; return its :class:`Value`.
 
         Channels default to ``event.channels``, else this component's channel.  Never
         blocks.  Safe from any thread: the event's channels and value are set before
-        this returns, and it is dispatched in the order fired.
+        this returns, and it is dispatched in the order fired.  ``priority``
+        (circuits'): among the events waiting, lower values are dispatched first.
         """
         if not channels:
             channels = event.channels or (self.channel,)
         event.channels = channels
         value = Value(event, self, channels)
         event.value = value
+        if priority:
+            value.priority = priority
         cause = current_cause.get()
         if cause is not None or event.complete:
             _completion.track(value, cause, event.complete)
@@ -281,9 +301,9 @@ class Manager:
 
     fireEvent = fire
 
-    def fire_threadsafe(self, event: Event, *channels: Hashable) -> Value:
+    def fire_threadsafe(self, event: Event, *channels: Hashable, priority: int = 0) -> Value:
         """Fire from any thread (the same as :meth:`fire`, which detects the thread)."""
-        return self.fire(event, *channels)
+        return self.fire(event, *channels, priority=priority)
 
     def _emit_into(
         self, queue: EventQueue, event: Event, manager: Manager, extra: Manager | None = None
@@ -381,6 +401,19 @@ class Manager:
         await runtime.run(task_status)
         return runtime
 
+    def flush(self) -> None:
+        """Dispatch the events queued now, in a tree that is not running (circuits').
+
+        ``while len(app): app.flush()`` handles everything, as circuits' tests do.
+        Plain handlers run in the calling thread, ``async`` ones to their end; no I/O
+        starts.  While the application runs its dispatcher does this: a no-op then.
+        """
+        tree = self._node.tree
+        if tree.runtime is None:
+            flush(self._node.root, tree)
+
+    flushEvents = flush
+
     def stop(self, code: int | str | None = None) -> None:
         """Stop the application (from any thread; returns at once).
 
@@ -403,12 +436,16 @@ class Manager:
         """
         from ._thread import start_in_thread
 
-        self.__dict__["_tc_thread"] = start_in_thread(self)
+        start_in_thread(self, self._set_thread)
         return self
+
+    def _set_thread(self, thread: threading.Thread | None) -> None:
+        # circuits' attribute (its tests wait for it to become None again).
+        self.__thread = thread
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the thread started by :meth:`start` to end."""
-        thread = self.__dict__.get("_tc_thread")
+        thread = self.__thread
         if thread is not None:
             thread.join(timeout)
 
@@ -443,3 +480,12 @@ def _handler_functions(target: Manager | type) -> list[Any]:
     if isinstance(target, type):
         return [fn for _name, fn in class_handlers(target)]
     return [h.fn for h in target._node.handlers]
+
+
+def _handlers_by_name(manager: Manager) -> dict[str, set[Any]]:
+    """circuits' ``_handlers``: event name (``"*"``: every event) -> handler functions."""
+    found: dict[str, set[Any]] = {}
+    for h in manager._node.handlers:
+        for name in h.names or ("*",):
+            found.setdefault(name, set()).add(h.fn)
+    return found

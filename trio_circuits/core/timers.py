@@ -11,6 +11,7 @@ import trio
 
 from .components import BaseComponent
 from .events import Event
+from .flow import IOStatus
 
 __all__ = ["Timer"]
 
@@ -79,7 +80,8 @@ class Timer(BaseComponent):
             self._deadline = trio.current_time() + self._seconds()
             self._sleep.deadline = self._deadline
 
-    async def run_io(self, *, task_status: trio.TaskStatus[Any]) -> None:
+    async def run_io(self, *, task_status: IOStatus) -> None:
+        """Fire the event at each deadline until unregistered or stopped."""
         self._deadline = trio.current_time() + self._seconds()
         task_status.started()
         try:
@@ -88,6 +90,8 @@ class Timer(BaseComponent):
                     self._sleep = sleep
                     await trio.sleep_forever()
                 self._sleep = None
+                if task_status.stopping:
+                    return  # stopping: no tick after stop() was asked for
                 self.fire(self.event, *self.channels)
                 if not self.persist:
                     self.unregister()

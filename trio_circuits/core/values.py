@@ -87,6 +87,8 @@ class Value:
     _dispatched_event: trio.Event | None = None
     #: True once dispatched if no handler received the event.
     unhandled: bool = False
+    #: circuits' queue rank (``fire(event, priority=n)``): lower goes first.
+    priority: int = 0
     # A detached subtree that also receives the event (``unregistered``).
     _extra: Any = None
 
