@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -451,3 +452,38 @@ async def test_connect_timeout_fires_unreachable() -> None:
         finally:
             for s in fillers:
                 s.close()
+
+
+def test_circuits_names_in_the_sockets_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trio_circuits.net import sockets
+
+    assert sockets.write is write
+    assert sockets.BUFSIZE > 0
+    assert sockets.Client("0.0.0.0:1234")._bind == ("0.0.0.0", 1234)
+    assert sockets.Client(1234)._bind[1] == 1234
+
+    def broken() -> str:
+        raise socket.gaierror
+
+    monkeypatch.setattr(sockets, "gethostname", broken)
+    assert sockets.Client(1234)._bind == ("0.0.0.0", 1234)
+
+
+def test_sock_of_a_running_server_closes_from_another_thread() -> None:
+    server = Echo(("127.0.0.1", 0))
+    w = Watcher(server)
+    server.start()
+    try:
+        port = server.port
+        server._sock.close()  # from this (non-Trio) thread; returns once closed
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2)
+        # The server noticed: it stopped accepting and reported its close.
+        for _ in range(500):
+            if any(e.name == "closed" for e in w.seen):
+                break
+            time.sleep(0.01)
+        assert any(e.name == "closed" for e in w.seen)
+    finally:
+        server.stop()
+        server.join(5)

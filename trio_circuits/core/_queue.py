@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from .values import Value
 
 __all__ = ["EventQueue"]
+
+T = TypeVar("T")
 
 _get_ident = threading.get_ident
 
@@ -129,6 +132,17 @@ class EventQueue:
         except trio.RunFinishedError:
             return False
         return True
+
+    def run_in_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call ``fn(*args)`` in the application's thread and return what it returns.
+
+        From that thread, or while the application is not running, it is called
+        directly; from another thread this blocks until it has run there.
+        """
+        token = self._token
+        if token is None or self._thread == _get_ident():
+            return fn(*args)
+        return trio.from_thread.run_sync(fn, *args, trio_token=token)
 
     def popleft(self) -> Value:
         """The next Value to dispatch."""

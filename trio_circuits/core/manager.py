@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Hashable
 from contextlib import nullcontext
 from types import MethodType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from ._queue import EventQueue
 
 __all__ = ["TIMEOUT", "Manager"]
+
+T = TypeVar("T")
 
 #: circuits' polling interval in seconds, kept for its tests' ``conftest.py`` (the
 #: dispatcher itself never polls).
@@ -413,6 +415,15 @@ class Manager:
             flush(self._node.root, tree)
 
     flushEvents = flush
+
+    def call_in_app(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call ``fn(*args)`` in the application's thread; return its result.
+
+        For code in other threads (``start()`` mode): it blocks until ``fn`` has run
+        in the application's thread.  Called from that thread, or while the
+        application is not running, ``fn`` runs at once.
+        """
+        return self._node.tree.queue.run_in_loop(fn, *args)
 
     def stop(self, code: int | str | None = None) -> None:
         """Stop the application (from any thread; returns at once).

@@ -119,10 +119,12 @@ class _StreamServer(BaseComponent):
 
         Before the application runs, reading it creates and binds the socket now (as
         circuits did at construction), so that a bind failure raises here; the
-        application then listens on that socket.
+        application then listens on that socket.  While it runs, this is a handle
+        whose ``close()`` closes the listener in the application's thread (from any
+        thread, returning once done); other methods are the socket's.
         """
         if self._listener is not None:
-            return self._listener.socket
+            return _ListenerHandle(self._listener.socket, self.call_in_app)
         if self._prebound is None:
             self._prebound = self._bind()
         return self._prebound
@@ -215,6 +217,8 @@ class _StreamServer(BaseComponent):
         while True:
             try:
                 stream = await listener.accept()
+            except trio.ClosedResourceError:
+                return  # the listener was closed under us (``_sock.close()``)
             except OSError as exc:
                 if exc.errno in _ACCEPT_RETRY:
                     # Out of descriptors or memory: keep the listener, try again soon.
@@ -392,3 +396,18 @@ def _numeric(host: str, family: socket.AddressFamily) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+class _ListenerHandle:
+    """circuits' ``server._sock`` while running: ``close()`` is safe from any thread."""
+
+    def __init__(self, sock: Any, call_in_app: Any) -> None:
+        self._socket = sock
+        self._call_in_app = call_in_app
+
+    def close(self) -> None:
+        """Close the listening socket (the server stops accepting)."""
+        self._call_in_app(self._socket.close)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._socket, name)
