@@ -80,7 +80,7 @@ class Watcher(BaseComponent):
                 event = self._take(name, channel)
                 if event is not None:
                     if event.value is not None:
-                        await event.value._wait_done()
+                        await event.value.wait_done()
                     return event
                 self._arrived = trio.Event()
                 await self._arrived.wait()

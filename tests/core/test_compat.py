@@ -105,7 +105,7 @@ def test_call_in_app_runs_in_the_application_thread() -> None:
     finally:
         app.stop()
         app.join(5)
-    assert app._Manager__thread is None  # type: ignore[attr-defined]
+    assert app._Manager__thread is None
 
 
 def test_a_started_app_joins_and_forgets_its_thread() -> None:

@@ -70,7 +70,7 @@ class Dispatcher:
         self.stop = stop
         self.between_batches = between_batches
         self.releaser = Releaser()
-        self._calibrate()
+        _calibrate(self)
 
     # -- the task -----------------------------------------------------------------------
 
@@ -290,24 +290,6 @@ class Dispatcher:
         else:
             sys.stderr.write(text)
 
-    # -- calibration of the releaser (see _release.py) -------------------------------
-
-    def _calibrate(self) -> None:
-        # The probes reach no handler: not even the catch-alls of a Debugger.
-        keys = [(_probe_event.name, _PROBE_CHANNELS), (_PROBE_CHILD, _PROBE_CHANNELS)]
-        for key in keys:
-            self.cache[key] = ()
-        try:
-            self.releaser.calibrate("dispatch", lambda: self.dispatch(_probe()))
-            self.releaser.calibrate("parent", self._probe_parent)
-        finally:
-            for key in keys:
-                self.cache.pop(key, None)
-
-    def _probe_parent(self) -> None:
-        # A follow-up, as ``_success`` is: its parent pair is only referred to by it.
-        self.dispatch(_probe_child())
-
     async def calibrate_async(self) -> None:
         """Calibrate the release after an ``async`` handler (needs a running Trio)."""
         done = self.releaser.calibrating("async")
@@ -315,6 +297,23 @@ class Dispatcher:
             await self._run_async(_PROBE_HANDLER, *_probe_async())
         finally:
             done()
+
+
+def _calibrate(dispatcher: Dispatcher) -> None:
+    """Measure the release counts of the plain paths with probes (see _release.py)."""
+    cache = dispatcher.cache
+    # The probes reach no handler: not even the catch-alls of a Debugger.
+    keys = [(_probe_event.name, _PROBE_CHANNELS), (_PROBE_CHILD, _PROBE_CHANNELS)]
+    for key in keys:
+        cache[key] = ()
+    try:
+        releaser = dispatcher.releaser
+        releaser.calibrate("dispatch", lambda: dispatcher.dispatch(_probe()))
+        # A follow-up, as ``_success`` is: its parent pair is only referred to by it.
+        releaser.calibrate("parent", lambda: dispatcher.dispatch(_probe_child()))
+    finally:
+        for key in keys:
+            cache.pop(key, None)
 
 
 _PROBE_CHANNELS = ("trio_circuits probe",)

@@ -8,8 +8,8 @@ subtrees between trees; the Manager's methods call them and fire the events.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -58,6 +58,31 @@ class Node:
     def alone(cls, owner: Manager) -> Node:
         """The node of a component that is the root of a tree of its own."""
         return cls(owner, owner, owner, Tree())
+
+    def add_handler(self, fn: Callable[..., Any]) -> None:
+        """Bind the handler function ``fn`` (a bound method) to this component."""
+        from .handlers import Handler
+
+        self.handlers.append(Handler(fn))
+        self.tree.cache.clear()
+
+    def remove_handler(self, func: Callable[..., Any], name: str | None) -> bool:
+        """Remove the handlers of ``func`` (for event ``name`` only, if given).
+
+        Returns True if ``func`` handles nothing here any more.
+        """
+        kept: list[Handler] = []
+        for h in self.handlers:
+            same = getattr(h.fn, "__func__", h.fn) is func
+            if same and (name is None or not h.names or name in h.names):
+                if name is not None and len(h.names) > 1:
+                    h.names = tuple(n for n in h.names if n != name)
+                    kept.append(h)
+                continue
+            kept.append(h)
+        self.handlers[:] = kept
+        self.tree.cache.clear()
+        return not any(getattr(h.fn, "__func__", h.fn) is func for h in kept)
 
 
 def walk(top: Manager) -> Iterator[Manager]:

@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import trio
 
 from . import _completion
+from ._compat import CircuitsNames
 from ._completion import current_cause
-from ._runtime import Runtime, flush
+from ._runtime import Runtime
+from ._thread import BackgroundMode
 from ._tree import Node, Tree, attach, detach
 from .events import Event, prepare_unregister, registered, unregistered
 from .flow import MAX_QUEUED, Intake, IOStatus
-from .handlers import Handler, class_handlers, event_names, handler, hybridmethod, is_handler
+from .handlers import class_handlers, event_names, handler, hybridmethod, is_handler
 from .values import Value
 
 if TYPE_CHECKING:
@@ -42,17 +44,7 @@ T = TypeVar("T")
 TIMEOUT = 0.1
 
 
-class _CircuitsView:
-    """A read-only attribute computed on access; an instance may shadow it."""
-
-    def __init__(self, get: Callable[[Any], Any]) -> None:
-        self._get = get
-
-    def __get__(self, obj: Any, cls: type) -> Any:
-        return self if obj is None else self._get(obj)
-
-
-class Manager:
+class Manager(CircuitsNames, BackgroundMode):
     """A node of the component tree that can fire, call and wait for events.
 
     ``Manager()`` is a bare root: it has no handlers of its own until
@@ -78,7 +70,6 @@ class Manager:
     handler_grace: float = 1.0
 
     _node: Node
-    __thread: threading.Thread | None = None
 
     def __init__(self, *args: Any, max_queued: int | None = None, **kwargs: Any) -> None:
         if args or kwargs:
@@ -120,10 +111,6 @@ class Manager:
     def running(self) -> bool:
         """True while the tree's application is running."""
         return self._node.tree.runtime is not None
-
-    # circuits' names for the same, read by circuits' own tests.
-    _running = _CircuitsView(lambda self: self.running)
-    _handlers = _CircuitsView(lambda self: _handlers_by_name(self))
 
     def register(self, parent: Manager) -> Self:
         """Insert this component in ``parent``'s tree; return this component.
@@ -225,8 +212,7 @@ class Manager:
     # -- handlers --------------------------------------------------------------------
 
     def _bind_handler(self, fn: Callable[..., Any]) -> None:
-        self._node.handlers.append(Handler(fn))
-        self._node.tree.cache.clear()
+        self._node.add_handler(fn)
 
     def addHandler(self, f: Callable[..., Any]) -> Callable[..., Any]:
         """Add ``f`` (a function marked with ``@handler``) as a handler of this component.
@@ -239,28 +225,16 @@ class Manager:
             f = handler(f.__name__)(f)
         method = f if isinstance(f, MethodType) else MethodType(f, self)
         self.__dict__[f.__name__] = method
-        self._bind_handler(method)
+        self._node.add_handler(method)
         return method
 
     def removeHandler(self, method: Callable[..., Any], name: str | None = None) -> None:
         """Remove a handler added with :meth:`addHandler` (from event ``name`` only, if given)."""
         func = getattr(method, "__func__", method)
-        node = self._node
-        kept: list[Handler] = []
-        for h in node.handlers:
-            same = getattr(h.fn, "__func__", h.fn) is func
-            if same and (name is None or not h.names or name in h.names):
-                if name is not None and len(h.names) > 1:
-                    h.names = tuple(n for n in h.names if n != name)
-                    kept.append(h)
-                continue
-            kept.append(h)
-        node.handlers[:] = kept
-        if not any(getattr(h.fn, "__func__", h.fn) is func for h in kept):
+        if self._node.remove_handler(func, name):
             attr = getattr(func, "__name__", None)
             if attr is not None and self.__dict__.get(attr) is not None:
                 del self.__dict__[attr]
-        node.tree.cache.clear()
 
     @hybridmethod
     def handlers(self: Any) -> list[Any]:
@@ -300,8 +274,6 @@ class Manager:
             _completion.track(value, cause, event.complete)
         self._node.tree.queue.put(value)
         return value
-
-    fireEvent = fire
 
     def fire_threadsafe(self, event: Event, *channels: Hashable, priority: int = 0) -> Value:
         """Fire from any thread (the same as :meth:`fire`, which detects the thread)."""
@@ -347,8 +319,6 @@ class Manager:
             await value.wait()
         return value
 
-    callEvent = call
-
     async def wait(
         self,
         event: str | Event,
@@ -374,8 +344,6 @@ class Manager:
             value = await tree.runtime.wait_for(event, channels or (self.channel,))
             await value._wait_done()
             return value
-
-    waitEvent = wait
 
     # -- running ---------------------------------------------------------------------
 
@@ -403,28 +371,6 @@ class Manager:
         await runtime.run(task_status)
         return runtime
 
-    def flush(self) -> None:
-        """Dispatch the events queued now, in a tree that is not running (circuits').
-
-        ``while len(app): app.flush()`` handles everything, as circuits' tests do.
-        Plain handlers run in the calling thread, ``async`` ones to their end; no I/O
-        starts.  While the application runs its dispatcher does this: a no-op then.
-        """
-        tree = self._node.tree
-        if tree.runtime is None:
-            flush(self._node.root, tree)
-
-    flushEvents = flush
-
-    def call_in_app(self, fn: Callable[..., T], *args: Any) -> T:
-        """Call ``fn(*args)`` in the application's thread; return its result.
-
-        For code in other threads (``start()`` mode): it blocks until ``fn`` has run
-        in the application's thread.  Called from that thread, or while the
-        application is not running, ``fn`` runs at once.
-        """
-        return self._node.tree.queue.run_in_loop(fn, *args)
-
     def stop(self, code: int | str | None = None) -> None:
         """Stop the application (from any thread; returns at once).
 
@@ -437,28 +383,6 @@ class Manager:
         runtime = tree.runtime
         if runtime is not None:
             tree.queue.call_in_loop(runtime.request_stop, code)
-
-    def start(self) -> Self:
-        """Run the application in a new thread (circuits' background mode).
-
-        Returns once it has started, as ``nursery.start`` would.  Then :meth:`fire`
-        and :meth:`stop` work from the calling thread; :meth:`join` waits for the
-        thread to end.
-        """
-        from ._thread import start_in_thread
-
-        start_in_thread(self, self._set_thread)
-        return self
-
-    def _set_thread(self, thread: threading.Thread | None) -> None:
-        # circuits' attribute (its tests wait for it to become None again).
-        self.__thread = thread
-
-    def join(self, timeout: float | None = None) -> None:
-        """Wait for the thread started by :meth:`start` to end."""
-        thread = self.__thread
-        if thread is not None:
-            thread.join(timeout)
 
     # -- I/O components (hooks for subclasses) ----------------------------------------
 
@@ -491,12 +415,3 @@ def _handler_functions(target: Manager | type) -> list[Any]:
     if isinstance(target, type):
         return [fn for _name, fn in class_handlers(target)]
     return [h.fn for h in target._node.handlers]
-
-
-def _handlers_by_name(manager: Manager) -> dict[str, set[Any]]:
-    """circuits' ``_handlers``: event name (``"*"``: every event) -> handler functions."""
-    found: dict[str, set[Any]] = {}
-    for h in manager._node.handlers:
-        for name in h.names or ("*",):
-            found.setdefault(name, set()).add(h.fn)
-    return found

@@ -160,6 +160,13 @@ class Value:
             raise self._error
         return self.value
 
+    async def wait_done(self) -> None:
+        """Wait until every handler has finished, without raising their errors.
+
+        Cancellation: cancelling the wait does not affect the event.
+        """
+        await self._wait_done()
+
     async def _wait_done(self) -> None:
         if not self._done:
             if self._done_event is None:
