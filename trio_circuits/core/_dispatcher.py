@@ -66,6 +66,7 @@ class Dispatcher:
         self.queue = queue
         self.cache = cache
         self.waiters = waiters
+        self._waiting = waiters.by_name  # truthy while any task waits
         self.spawn = spawn
         self.stop = stop
         self.between_batches = between_batches
@@ -123,7 +124,7 @@ class Dispatcher:
             value._set_dispatched()
             self.settle(value)
             return
-        if self.waiters:
+        if self._waiting:
             self.waiters.match(event, value)
         try:
             handlers = self.cache[(event.name, value._channels)]
@@ -136,8 +137,9 @@ class Dispatcher:
             value.unhandled = True
             if isinstance(event, exception):
                 self._fallback(event)
-        event.stopped = False
-        value._pending = 1
+        if event.stopped:  # dispatched before (a Timer fires one event again and again)
+            event.stopped = False
+        started = 0  # async handlers started
         kwargs = event.kwargs
         token = current_cause.set(value) if value._effects else None
         try:
@@ -146,9 +148,8 @@ class Dispatcher:
                     break
                 event.handler = h.fn
                 if h.is_async:
-                    value._pending += 1
-                    if not self.spawn(self._run_async, h, value, event._args, kwargs):
-                        value._pending -= 1
+                    if self.spawn(self._run_async, h, value, event._args, kwargs):
+                        started += 1
                     continue
                 try:
                     # Read per handler: an earlier one may have changed ``event.args``.
@@ -172,20 +173,21 @@ class Dispatcher:
         observer = value._observer
         if observer is not None:
             observer.dispatched(value)
-        pending = value._pending - 1
-        value._pending = pending
-        if pending == 0:
-            if (
-                event.success
-                or value._effects
-                or value._done_event is not None
-                or value._done_callbacks
-            ):
-                self.settle(value)
-            else:
-                # Fast path: nobody waits and no follow-up is due.
-                value._done = True
-            self.releaser.release("dispatch", event, value)
+        # The async handlers could not run yet: they count from here.
+        if started:
+            value._pending = started
+            return
+        if (
+            event.success
+            or value._effects
+            or value._done_event is not None
+            or value._done_callbacks
+        ):
+            self.settle(value)
+        else:
+            # Fast path: nobody waits and no follow-up is due.
+            value._done = True
+        self.releaser.release("dispatch", event, value)
 
     async def _run_async(
         self, h: Handler, value: Value, args: Sequence[Any], kwargs: dict[str, Any]

@@ -36,10 +36,11 @@ class Waiters:
     """The tasks waiting in ``wait()``, by event name (falsy when there are none)."""
 
     def __init__(self) -> None:
-        self._by_name: dict[str, list[_Waiter]] = {}
+        #: The waiting tasks by event name (empty when nobody waits).
+        self.by_name: dict[str, list[_Waiter]] = {}
 
     def __bool__(self) -> bool:
-        return bool(self._by_name)
+        return bool(self.by_name)
 
     async def wait_for(self, target: str | Event, channels: tuple[Hashable, ...]) -> Value:
         """Return the Value of the next dispatched event named ``target`` (or ``target``).
@@ -53,7 +54,7 @@ class Waiters:
             name, waiter = target.name, _Waiter(target, channels)
         else:
             name, waiter = target, _Waiter(None, channels)
-        waiting = self._by_name.setdefault(name, [])
+        waiting = self.by_name.setdefault(name, [])
         waiting.append(waiter)
         try:
             await waiter.ready.wait()
@@ -61,13 +62,13 @@ class Waiters:
             if waiter.value is None:
                 waiting.remove(waiter)
                 if not waiting:
-                    del self._by_name[name]
+                    del self.by_name[name]
         assert waiter.value is not None
         return waiter.value
 
     def match(self, event: Event, value: Value) -> None:
         """``event`` is being dispatched: wake the waiters it matches."""
-        waiting = self._by_name.get(event.name)
+        waiting = self.by_name.get(event.name)
         if not waiting:
             return
         for waiter in list(waiting):
@@ -76,4 +77,4 @@ class Waiters:
                 waiter.ready.set()
                 waiting.remove(waiter)
         if not waiting:
-            del self._by_name[event.name]
+            del self.by_name[event.name]

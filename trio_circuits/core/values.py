@@ -191,17 +191,19 @@ class Value:
         """Store one handler's result (``None`` is ignored)."""
         if result is None:
             return
-        if self._count == 0:
+        count = self._count
+        if count == 0:
             self._value = result
-        elif self._count == 1:
+        elif count == 1:
             self._value = [self._value, result]
         else:
             self._value.append(result)
-        self._count += 1
+        self._count = count + 1
         self.result = True
         if isinstance(result, Value):
             result.parent = self
-        self._inform()
+        if self.notify or self.parent is not None or self.event is None or self.event.notify:
+            self._inform()
 
     def _store_error(self, exc: BaseException) -> None:
         if self._error is None:

@@ -24,6 +24,7 @@ from ..core.handlers import handler
 from . import _tls
 from ._bind import check_options, check_port
 from ._connection import HIGH_WATER, Connection, Settings
+from ._streamed import StreamDriver
 from .events import connected, disconnected, error, read, ready, unreachable
 
 _Request = tuple[Any, Any, bool, dict[str, Any]]
@@ -140,7 +141,7 @@ class _StreamClient(BaseComponent):
             conn.write(data)
         try:
             self.fire(connected(*self._connected_args(host, port)))
-            await conn.serve()
+            await StreamDriver(conn).serve()
         finally:
             self._conn = None
             self.fire(disconnected())

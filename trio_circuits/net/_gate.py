@@ -68,18 +68,22 @@ class ReadGate:
 
     Args:
         intake: the application's intake.
-        wakeup: poked when the cascade of the read in flight completes.
+        resume: called when the cascade of the read in flight completes (e.g. a
+            :class:`Wakeup`'s ``poke``).
         send: where bytes returned by a ``read`` handler go, with the Value of the
             read (``send(value, data)``).
     """
 
-    __slots__ = ("_intake", "_send", "_size", "_wakeup", "pending")
+    __slots__ = ("_intake", "_resume", "_send", "_size", "pending")
 
     def __init__(
-        self, intake: Intake, wakeup: Wakeup, send: Callable[[Value, bytes], None]
+        self,
+        intake: Intake,
+        resume: Callable[[], None],
+        send: Callable[[Value, bytes], None],
     ) -> None:
         self._intake = intake
-        self._wakeup = wakeup
+        self._resume = resume
         self._send = send
         self._size = 0
         #: A ``read`` was fired and its cascade has not completed.
@@ -87,8 +91,7 @@ class ReadGate:
 
     def try_fire(self, fire: Callable[[Event], Value], event: Event, size: int) -> bool:
         """Fire ``event`` (an input of ``size`` bytes) if the intake admits it now."""
-        intake = self._intake
-        if not intake.admit_now(size):
+        if not self._intake.admit_now(size):
             return False
         self._size = size
         self.pending = True
@@ -116,10 +119,13 @@ class ReadGate:
     def done(self, value: Value) -> None:
         """Every handler of the read has finished: write back what they returned."""
         result = value.value
-        if isinstance(result, (bytes, bytearray)) and result:
+        if type(result) is bytes:
+            if result:
+                self._send(value, result)
+        elif isinstance(result, (bytes, bytearray)) and result:
             self._send(value, bytes(result))
 
     def completed(self, value: Value) -> None:
         """The read's cascade has completed: the reader may read again."""
         self.pending = False
-        self._wakeup.poke()
+        self._resume()

@@ -1,17 +1,15 @@
 """Stream servers: TCP, TCP over IPv6, UNIX sockets; optional TLS and starttls.
 
-Each server runs, under its component's cancel scope, an accept loop and one task
-per connection (:class:`~._connection.Connection`), the connection tasks in a
-nursery of their own so that stopping the accept loop never cuts connections
-short.  Closing (``close()``, unregistering, or stopping the application) stops
-accepting, closes the listener, flushes and closes every connection, then fires
-``closed()``.
+Each server runs, under its component's cancel scope, an accept loop and its
+connections (:mod:`._serving`): plain ones served from one reactor task, TLS ones
+by tasks of their own, all in a nursery of their own so that stopping the accept
+loop never cuts connections short.  Closing (``close()``, unregistering, or stopping
+the application) stops accepting, closes the listener, flushes and closes every
+connection, then fires ``closed()``.
 """
 
 from __future__ import annotations
 
-import errno
-import logging
 import os
 import socket
 import ssl
@@ -35,12 +33,9 @@ from ._bind import (
     resolve_passive,
 )
 from ._connection import HIGH_WATER, Connection, Settings
+from ._serving import Serving
 from ._start import cannot_start
-from .events import closed, connect, disconnect, error, read, ready
-
-log = logging.getLogger("trio_circuits.net")
-
-_ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+from .events import closed, error, read, ready
 
 
 class _StreamServer(BaseComponent):
@@ -80,7 +75,7 @@ class _StreamServer(BaseComponent):
         self.backlog = backlog
         self._prebound: socket.socket | None = None
         self._listener: trio.SocketListener | None = None
-        self._connections: set[Connection] = set()
+        self._serving: Serving | None = None
         self._accepting: trio.CancelScope | None = None
         self._closing = False
 
@@ -106,7 +101,7 @@ class _StreamServer(BaseComponent):
     @property
     def connections(self) -> frozenset[Connection]:
         """The open connections."""
-        return frozenset(self._connections)
+        return frozenset(self._serving.connections) if self._serving else frozenset()
 
     @property
     def high_water(self) -> int:
@@ -148,9 +143,10 @@ class _StreamServer(BaseComponent):
 
     def statistics(self) -> dict[str, int]:
         """Open connections and bytes queued for sending across them."""
+        connections = self.connections
         return {
-            "connections": len(self._connections),
-            "buffered": sum(c.buffered for c in self._connections),
+            "connections": len(connections),
+            "buffered": sum(c.buffered for c in connections),
         }
 
     # -- the Endpoint of its connections -------------------------------------------------
@@ -178,19 +174,21 @@ class _StreamServer(BaseComponent):
             return
         self._listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
         self._closing = False
-        intake = task_status.intake
+        tls = self._tls if self.secure else None
+        serving = Serving(self, self._settings, task_status.intake, self._connect_args, tls)
+        self._serving = serving
         try:
             task_status.started(self.fire(ready(self, (self.host, self.port))))
-            async with trio.open_nursery() as connections:
+            async with trio.open_nursery() as nursery:
+                await serving.open(nursery)
                 with trio.CancelScope() as accepting:
                     self._accepting = accepting
                     if self._closing:
                         accepting.cancel()
-                    await self._accept_loop(self._listener, connections, intake)
+                    await serving.accept_all(self._listener)
                 # Accepting has stopped: flush and close every connection.
                 await self._close_listener()
-                for conn in list(self._connections):
-                    conn.close()
+                serving.close_all()
             self.fire(closed())
         finally:
             self._accepting = None
@@ -210,52 +208,6 @@ class _StreamServer(BaseComponent):
         self._closing = True
         if self._accepting is not None:
             self._accepting.cancel()
-
-    async def _accept_loop(
-        self, listener: trio.SocketListener, nursery: trio.Nursery, intake: Any
-    ) -> None:
-        while True:
-            try:
-                stream = await listener.accept()
-            except trio.ClosedResourceError:
-                return  # the listener was closed under us (``_sock.close()``)
-            except OSError as exc:
-                if exc.errno in _ACCEPT_RETRY:
-                    # Out of descriptors or memory: keep the listener, try again soon.
-                    log.warning("accept failed (%s); retrying in 100 ms", exc)
-                    self.fire(error(exc))
-                    await trio.sleep(0.1)
-                    continue
-                raise
-            nursery.start_soon(self._serve_connection, stream, intake)
-
-    async def _serve_connection(self, stream: trio.SocketStream, intake: Any) -> None:
-        try:
-            peer = stream.socket.getpeername()
-        except OSError:
-            peer = None
-        conn = Connection(stream, peer, self, self._settings, intake)
-        if peer is None:
-            # Reset before we could learn the peer address.
-            self.fire(error(conn, ConnectionResetError(errno.ENOTCONN, "peer vanished")))
-            await trio.aclose_forcefully(stream)
-            return
-        if self.secure:
-            assert self._tls is not None
-            try:
-                with trio.fail_after(self._settings.handshake_timeout):
-                    conn.use(await _tls.handshake(stream, self._tls, server_side=True))
-            except (OSError, trio.BrokenResourceError, trio.TooSlowError) as exc:
-                self.fire(error(conn, exc))
-                await trio.aclose_forcefully(stream)
-                return
-        self._connections.add(conn)
-        try:
-            self.fire(connect(*self._connect_args(conn)))
-            await conn.serve()
-        finally:
-            self._connections.discard(conn)
-            self.fire(disconnect(conn))
 
     # -- handled events -----------------------------------------------------------------
 

@@ -119,7 +119,7 @@ class UDPServer(BaseComponent):
 
     async def _reader(self, sock: trio.socket.SocketType, intake: Intake) -> None:
         wakeup = Wakeup()
-        gate = ReadGate(intake, wakeup, self._write_back)
+        gate = ReadGate(intake, wakeup.poke, self._write_back)
         while True:
             while gate.pending:
                 await wakeup.wait()
