@@ -39,7 +39,7 @@ async def _read_to_eof(stream: trio.abc.ReceiveStream, limit: float = 20) -> byt
 
 
 @pytest.mark.parametrize("count", [1, 5000])
-async def test_half_close_gets_every_line_reply(count: int) -> None:
+async def test_half_close_gets_every_line_reply(count: int, serving_mode: str) -> None:
     m = Manager()
     server = LineReplier(("127.0.0.1", 0)).register(m)
     Line(channel="server").register(m)
@@ -53,7 +53,7 @@ async def test_half_close_gets_every_line_reply(count: int) -> None:
 
 
 @pytest.mark.parametrize("size", [1000, 300_000])
-async def test_half_close_gets_an_async_handlers_reply(size: int) -> None:
+async def test_half_close_gets_an_async_handlers_reply(size: int, serving_mode: str) -> None:
     class AsyncEcho(TCPServer):
         @handler("read")
         async def _echo(self, sock: Connection, data: bytes) -> bytes:
@@ -69,7 +69,7 @@ async def test_half_close_gets_an_async_handlers_reply(size: int) -> None:
         assert await _read_to_eof(stream) == payload
 
 
-async def test_a_flood_of_tiny_lines_keeps_the_queue_bounded() -> None:
+async def test_a_flood_of_tiny_lines_keeps_the_queue_bounded(serving_mode: str) -> None:
     counted = 0
 
     class Counter(TCPServer):
@@ -120,7 +120,7 @@ async def test_max_queued_is_a_keyword_and_checked() -> None:
         Manager(max_queued=0)
 
 
-async def test_an_over_long_line_gets_one_error_and_a_close() -> None:
+async def test_an_over_long_line_gets_one_error_and_a_close(serving_mode: str) -> None:
     read_bytes = 0
 
     class Counting(TCPServer):
@@ -179,7 +179,7 @@ class Upgrading(TCPServer):
 
 
 async def test_starttls_behind_a_busy_queue_never_takes_the_hello_as_plaintext(
-    server_context: ssl.SSLContext, client_context: ssl.SSLContext
+    server_context: ssl.SSLContext, client_context: ssl.SSLContext, serving_mode: str
 ) -> None:
     server = Upgrading(("127.0.0.1", 0), ssl_context=server_context)
     async with open_app(server):
@@ -195,7 +195,7 @@ async def test_starttls_behind_a_busy_queue_never_takes_the_hello_as_plaintext(
             await tls.aclose()
 
 
-async def test_idle_connections_are_closed_and_busy_ones_kept() -> None:
+async def test_idle_connections_are_closed_and_busy_ones_kept(serving_mode: str) -> None:
     class Echo(TCPServer):
         @handler("read")
         def _echo(self, sock: Connection, data: bytes) -> bytes:
@@ -287,7 +287,9 @@ async def test_a_server_registered_later_that_cannot_bind_reports_it() -> None:
             assert root.running
 
 
-async def test_a_half_closed_peer_that_never_reads_is_closed_after_close_timeout() -> None:
+async def test_a_half_closed_peer_that_never_reads_is_closed_after_close_timeout(
+    serving_mode: str,
+) -> None:
     class Big(TCPServer):
         @handler("read")
         def _big(self, sock: Connection, data: bytes) -> bytes:
