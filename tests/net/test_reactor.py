@@ -7,7 +7,6 @@ import os
 import socket
 import struct
 
-import pytest
 import trio
 
 from trio_circuits import Manager, handler, open_app
