@@ -9,6 +9,8 @@ shutdown excluded):
 * ``flags`` -- N events with ``success`` and ``complete``, timed until every
   ``_complete`` has been handled (N counts the user events).
 * ``call``  -- N sequential ``await call(...)`` round trips.
+* ``busycall`` -- the same while an event that re-fires itself keeps the queue
+  busy: how soon a task woken by a finished event runs (the dispatcher's fairness).
 * ``async`` -- N events, each handled by one ``async`` handler.
 """
 
@@ -26,7 +28,7 @@ from .core.app import open_app
 from .core.components import Component
 from .core.events import Event
 
-SCENARIOS = ("fire", "chain", "flags", "call", "async")
+SCENARIOS = ("fire", "chain", "flags", "call", "busycall", "async")
 
 
 class ping(Event):
@@ -46,6 +48,10 @@ class flagged(Event):
 
 class apong(Event):
     """An event with an async handler."""
+
+
+class busy(Event):
+    """Re-fires itself for ever: keeps the queue busy."""
 
 
 class _Bench(Component):
@@ -78,6 +84,9 @@ class _Bench(Component):
         if self.completes == self.target:
             self.finished.set()
 
+    def busy(self) -> None:
+        self.fire(busy())
+
     async def apong(self) -> None:
         self.count += 1
         if self.count == self.target:
@@ -104,7 +113,9 @@ async def measure(scenario: str, n: int, burst: int = 512) -> float:
         start = time.perf_counter()
         if scenario == "chain":
             app.fire(link(n - 1))
-        elif scenario == "call":
+        elif scenario in ("call", "busycall"):
+            if scenario == "busycall":
+                app.fire(busy())
             for _ in range(n):
                 await app.call(ping())
         else:
@@ -124,7 +135,7 @@ async def _produce(app: _Bench, kind: type[Event], n: int, burst: int) -> None:
         last = fire(kind())
         sent += size
         if sent < n:
-            await last._wait_dispatched()
+            await last.wait_done()
 
 
 def run_table(

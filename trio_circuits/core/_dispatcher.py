@@ -7,9 +7,10 @@ one per async task); when the count reaches zero the event is *settled*: waiters
 wake, ``_success`` is queued, and the completion cascade (``_completion.py``) may
 queue ``_complete`` and tell observers the cascade has completed.
 
-The dispatcher is fair: after at most :data:`_FAIR` events it yields if other tasks
-are ready to run (a ``call`` that has just been answered, a connection whose read
-has completed), and after :data:`_BATCH` events it yields in any case.
+The dispatcher is fair: once it has woken a task (a ``call`` answered, a ``wait``
+matched, a connection whose read's cascade has completed) it yields within
+:data:`_FAIR` more events; every :data:`_CHECK` events it yields if any other task
+is ready to run; after :data:`_BATCH` events it yields in any case.
 
 It knows the tree only through its collaborators: the root (for handler lookup and
 as the firer of follow-up events), the tree's queue and handler cache, a ``spawn``
@@ -43,10 +44,12 @@ __all__ = ["Dispatcher"]
 
 log = logging.getLogger("trio_circuits")
 
-# Events dispatched before the dispatcher yields to other tasks in any case, and
-# before it checks whether any are waiting to run.
+# Events dispatched before the dispatcher yields to other tasks in any case; after
+# it has woken a task (a call answered, a read's cascade completed); and between
+# its checks for tasks woken some other way.
 _BATCH = 512
-_FAIR = 32
+_FAIR = 16
+_CHECK = 64
 
 
 class Dispatcher:
@@ -71,12 +74,14 @@ class Dispatcher:
         self.stop = stop
         self.between_batches = between_batches
         self.releaser = Releaser()
+        #: Set when a task was (probably) woken by an event it waited for.
+        self.woken = False
         _calibrate(self)
 
     # -- the task -----------------------------------------------------------------------
 
     async def run(self, closing: Callable[[], bool]) -> None:
-        """Dispatch until ``closing()`` is true and the queue is empty.
+        """Dispatch until ``closing()`` is true, then what is queued at that moment.
 
         Cancellation: stops at once; queued events stay queued.
         """
@@ -85,23 +90,44 @@ class Dispatcher:
         statistics = trio.lowlevel.current_statistics
         checkpoint = trio.lowlevel.checkpoint
         while True:
+            if closing():
+                # Stopping: what is queued now is dispatched, then this returns (an
+                # event that keeps re-firing itself cannot hold the stop).
+                for _ in range(len(queue)):
+                    dispatch(queue.popleft())
+                return
             if not queue:
-                if closing():
-                    return
                 await queue.park()
                 continue
             budget = _BATCH
-            fair = _FAIR
+            check = _CHECK
+            after_wake = -1  # events dispatched since a task was woken (-1: none)
+            waiting = False
             while queue and budget:
                 dispatch(queue.popleft())
                 budget -= 1
-                fair -= 1
-                if not fair:
-                    if statistics().tasks_runnable:
+                if self.woken:
+                    self.woken = False
+                    if after_wake < 0:
+                        after_wake = 0
+                if after_wake >= 0:
+                    after_wake += 1
+                    if after_wake >= _FAIR:
+                        waiting = True
                         break
-                    fair = _FAIR
+                check -= 1
+                if not check:
+                    # Tasks woken some other way (a Trio event set by a handler).
+                    if statistics().tasks_runnable:
+                        waiting = True
+                        break
+                    check = _CHECK
             self.between_batches()
             await checkpoint()
+            if waiting:
+                # Trio runs the tasks of one scheduling round in a random order: if
+                # this one came first, yield once more so that the others go first.
+                await checkpoint()
 
     # -- one event ----------------------------------------------------------------------
 
@@ -124,8 +150,8 @@ class Dispatcher:
             value._set_dispatched()
             self.settle(value)
             return
-        if self._waiting:
-            self.waiters.match(event, value)
+        if self._waiting and self.waiters.match(event, value):
+            self.woken = True
         try:
             handlers = self.cache[(event.name, value._channels)]
         except (KeyError, TypeError):
@@ -187,7 +213,7 @@ class Dispatcher:
         else:
             # Fast path: nobody waits and no follow-up is due.
             value._done = True
-        self.releaser.release("dispatch", event, value)
+        self.releaser.release_dispatched(event, value)
 
     async def _run_async(
         self, h: Handler, value: Value, args: Sequence[Any], kwargs: dict[str, Any]
@@ -228,6 +254,8 @@ class Dispatcher:
 
     def settle(self, value: Value) -> None:
         """Every handler of ``value``'s event has finished: queue its follow-ups."""
+        if value._done_event is not None:
+            self.woken = True  # a call() or wait() goes on
         value._set_done()
         event = value.event
         assert event is not None
@@ -241,6 +269,8 @@ class Dispatcher:
                 if e.complete and not e.cancelled:
                     follow = e.child("complete", e, done.value)
                     self.emit(follow, e.complete_channels or done._channels)
+                if done._observer is not None:
+                    self.woken = True  # e.g. a connection may read again
                 done._set_completed()
 
     def emit(

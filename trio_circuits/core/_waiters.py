@@ -66,15 +66,18 @@ class Waiters:
         assert waiter.value is not None
         return waiter.value
 
-    def match(self, event: Event, value: Value) -> None:
-        """``event`` is being dispatched: wake the waiters it matches."""
+    def match(self, event: Event, value: Value) -> bool:
+        """``event`` is being dispatched: wake the waiters it matches (True if any)."""
         waiting = self.by_name.get(event.name)
         if not waiting:
-            return
+            return False
+        woke = False
         for waiter in list(waiting):
             if waiter.matches(event, value._channels):
                 waiter.value = value
                 waiter.ready.set()
                 waiting.remove(waiter)
+                woke = True
         if not waiting:
             del self.by_name[event.name]
+        return woke

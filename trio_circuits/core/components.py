@@ -8,6 +8,7 @@ constructed.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Hashable
 from types import MethodType
@@ -58,11 +59,11 @@ class BaseComponent(Manager):
         for klass in reversed(type(self).__mro__):
             for attr, value in list(vars(klass).items()):
                 self._adopt(attr, value)
-        for attr, value in list(self.__dict__.items()):
-            self._adopt(attr, value)
         if init is not None:
             init(*args, **kwargs)
         self._finish_unregister_by_handler()
+        if type(self).__init__ is BaseComponent.__init__:
+            self._adopt_attributes()
 
     def _finish_unregister_by_handler(self) -> None:
         # As circuits: the component leaves the tree in a handler of its own, on its
@@ -86,11 +87,34 @@ class BaseComponent(Manager):
         ):
             value.register(self)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
-        # Cheap test first: this runs for every attribute a component sets.
-        if isinstance(value, BaseComponent) and "_node" in self.__dict__:
-            self._adopt(name, value)
+    def _adopt_attributes(self) -> None:
+        """Register the components assigned as public attributes during construction."""
+        for attr, value in list(self.__dict__.items()):
+            self._adopt(attr, value)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__init__")
+        if own is not None and not getattr(own, "_tc_adopts", False):
+            cls.__init__ = _adopting(own)  # type: ignore[method-assign]
+
+
+def _adopting(init: Any) -> Any:
+    """Wrap a subclass's ``__init__``: once the outermost one returns, adopt children.
+
+    Components assigned as attributes anywhere in ``__init__`` (before or after
+    ``super().__init__()``) are registered once construction is complete; nothing
+    is paid on later attribute assignments (a handler's ``self.count += 1``).
+    """
+
+    @functools.wraps(init)
+    def __init__(self: BaseComponent, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if type(self).__init__ is __init__:  # the outermost constructor
+            self._adopt_attributes()
+
+    __init__._tc_adopts = True  # type: ignore[attr-defined]
+    return __init__
 
 
 class Component(BaseComponent):
