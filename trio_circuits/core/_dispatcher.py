@@ -269,9 +269,8 @@ class Dispatcher:
                 if e.complete and not e.cancelled:
                     follow = e.child("complete", e, done.value)
                     self.emit(follow, e.complete_channels or done._channels)
-                if done._observer is not None:
-                    self.woken = True  # e.g. a connection may read again
-                done._set_completed()
+                if done._set_completed():
+                    self.woken = True  # e.g. a connection's reader goes on
 
     def emit(
         self, event: Event, channels: tuple[Hashable, ...], extra: Manager | None = None

@@ -34,10 +34,12 @@ _get_ident = threading.get_ident
 class EventQueue:
     """A FIFO of fired events (their Values), drained by one dispatcher task."""
 
-    __slots__ = ("_items", "_lock", "_parked", "_ranked", "_thread", "_token", "forward")
+    __slots__ = ("_items", "_lock", "_parked", "_ranked", "_thread", "_token", "forward", "length")
 
     def __init__(self) -> None:
         self._items: deque[Value] = deque()
+        #: ``len(queue)``, as a C-level callable (the intake asks for it per read).
+        self.length = self._items.__len__
         self._lock = threading.Lock()
         self._thread: int | None = None
         self._token: trio.lowlevel.TrioToken | None = None

@@ -80,7 +80,7 @@ class Runtime:
         self.handlers = _Group()
         self.io = _Group()
         self.waiters = Waiters()
-        self.intake = Intake(getattr(root, "max_queued", MAX_QUEUED), self.queue.__len__)
+        self.intake = Intake(getattr(root, "max_queued", MAX_QUEUED), self.queue.length)
         self.dispatcher = Dispatcher(
             root,
             self.queue,

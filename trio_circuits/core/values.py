@@ -36,8 +36,8 @@ class ValueObserver(Protocol):
     def done(self, value: Value) -> None:
         """Every handler of the event has finished."""
 
-    def completed(self, value: Value) -> None:
-        """The event's whole cascade has finished."""
+    def completed(self, value: Value) -> bool | None:
+        """The event's whole cascade has finished; True if that woke a task."""
 
 
 def _resolve(x: Any) -> Any:
@@ -240,13 +240,16 @@ class Value:
         if observer is not None:
             observer.dispatched(self)
 
-    def _set_completed(self) -> None:
+    def _set_completed(self) -> bool:
+        """The cascade has completed: tell the observer (True if it woke a task)."""
+        woke = False
         observer = self._observer
         if observer is not None:
-            observer.completed(self)
+            woke = bool(observer.completed(self))
         if self._callbacks is not None:
             for callback in self._callbacks:
                 callback(self)
+        return woke
 
     async def _wait_dispatched(self) -> None:
         """Wait until the dispatcher has run the plain handlers and started the async ones.

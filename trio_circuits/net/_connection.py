@@ -80,8 +80,10 @@ class Driver(Protocol):
     def output_queued(self, conn: Connection) -> None:
         """Bytes were queued: send them."""
 
-    def resume_input(self, conn: Connection) -> None:
-        """The read gate opened, or output drained: reading may resume."""
+    def resume_input(self, conn: Connection) -> bool | None:
+        """The read gate opened, or output drained: reading may resume.
+
+        Returns True if that woke a task."""
 
     def close_requested(self, conn: Connection) -> None:
         """``close()``: send what is queued, then EOF, then close."""
@@ -247,9 +249,10 @@ class Connection:
         owner = self.owner
         await self._gate.fire(owner.fire, owner.read_event(self, data), len(data))
 
-    def _input_resumable(self) -> None:
+    def _input_resumable(self) -> bool | None:
         if self._driver is not None:
-            self._driver.resume_input(self)
+            return self._driver.resume_input(self)
+        return None
 
     def _write_back(self, _value: Value, data: bytes) -> None:
         state = self._state

@@ -56,11 +56,13 @@ class Wakeup:
 
         await trio.lowlevel.wait_task_rescheduled(abort)
 
-    def poke(self) -> None:
-        """Wake the waiting task, if any."""
+    def poke(self) -> bool:
+        """Wake the waiting task, if any (True if there was one)."""
         task, self._task = self._task, None
-        if task is not None:
-            trio.lowlevel.reschedule(task)
+        if task is None:
+            return False
+        trio.lowlevel.reschedule(task)
+        return True
 
 
 class ReadGate:
@@ -69,7 +71,7 @@ class ReadGate:
     Args:
         intake: the application's intake.
         resume: called when the cascade of the read in flight completes (e.g. a
-            :class:`Wakeup`'s ``poke``).
+            :class:`Wakeup`'s ``poke``); returns True if that woke a task.
         send: where bytes returned by a ``read`` handler go, with the Value of the
             read (``send(value, data)``).
     """
@@ -79,7 +81,7 @@ class ReadGate:
     def __init__(
         self,
         intake: Intake,
-        resume: Callable[[], None],
+        resume: Callable[[], bool | None],
         send: Callable[[Value, bytes], None],
     ) -> None:
         self._intake = intake
@@ -125,7 +127,7 @@ class ReadGate:
         elif isinstance(result, (bytes, bytearray)) and result:
             self._send(value, bytes(result))
 
-    def completed(self, value: Value) -> None:
+    def completed(self, value: Value) -> bool | None:
         """The read's cascade has completed: the reader may read again."""
         self.pending = False
-        self._resume()
+        return self._resume()

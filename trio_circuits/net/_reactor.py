@@ -180,18 +180,21 @@ class Reactor:
             self._flush.add(slot)
             self._wake()
 
-    def resume_input(self, conn: Connection) -> None:
-        """The read's cascade completed, or output drained: read again if there is input."""
+    def resume_input(self, conn: Connection) -> bool:
+        """The read's cascade completed, or output drained: read again if there is input.
+
+        Returns True if that woke the reactor's task.
+        """
         slot = self._slots.get(conn._fd)  # type: ignore[arg-type]
         if slot is None:
-            return
-        if slot.readable:
-            self._queue(slot)
-        elif conn._state.eof and not conn._gate.pending:
-            conn.close()  # the peer's EOF was waiting for the last cascade
-            return
+            return False
         if self._idle is not None:
             slot.seen = trio.current_time()
+        if slot.readable:
+            return self._queue(slot)
+        if conn._state.eof and not conn._gate.pending:
+            conn.close()  # the peer's EOF was waiting for the last cascade
+        return False
 
     def close_requested(self, conn: Connection) -> None:
         """Flush, EOF, linger, close: bounded by ``close_timeout``."""
@@ -212,15 +215,18 @@ class Reactor:
 
     # -- one pass -----------------------------------------------------------------------
 
-    def _wake(self) -> None:
-        if self._waiting is not None:
-            self._waiting.cancel()
+    def _wake(self) -> bool:
+        if self._waiting is None:
+            return False
+        self._waiting.cancel()
+        return True
 
-    def _queue(self, slot: _Slot) -> None:
-        if not slot.queued:
-            slot.queued = True
-            self._run.append(slot)
-            self._wake()
+    def _queue(self, slot: _Slot) -> bool:
+        if slot.queued:
+            return False
+        slot.queued = True
+        self._run.append(slot)
+        return self._wake()
 
     def _events(self, events: list[tuple[int, int]]) -> None:
         slots = self._slots

@@ -41,9 +41,9 @@ class StreamDriver:
         """Wake the writer."""
         self._writer_wakeup.poke()
 
-    def resume_input(self, conn: Connection) -> None:
+    def resume_input(self, conn: Connection) -> bool:
         """Wake the reader."""
-        self._reader_wakeup.poke()
+        return self._reader_wakeup.poke()
 
     def close_requested(self, conn: Connection) -> None:
         """Bound the close by ``close_timeout``; wake both tasks."""
