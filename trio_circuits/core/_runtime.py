@@ -191,7 +191,11 @@ class Runtime:
         for node in walk(top):
             if node.has_io and node not in self._io_scopes:
                 status = IOStatus(
-                    initial, self.intake, self._on_started(initial), self._is_stopping
+                    initial,
+                    self.intake,
+                    self._on_started(initial),
+                    self._is_stopping,
+                    self.dispatcher.drain,
                 )
                 if initial:
                     self._initial_pending += 1

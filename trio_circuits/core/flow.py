@@ -127,6 +127,10 @@ class Intake:
         return len(self._parked)
 
 
+def _nothing() -> None:
+    pass
+
+
 class IOStatus:
     """The ``task_status`` that :meth:`Manager.run_io` receives.
 
@@ -135,6 +139,10 @@ class IOStatus:
             exception raised before :meth:`started` makes the application's start
             fail with it.
         intake: the application's :class:`Intake`, for components that fire input.
+        drain: ``drain()`` dispatches what is queued now, in the calling task, bounded
+            as the dispatcher's own batches are: a component that has just fired a
+            batch of input may call it before it waits, saving the two task switches
+            of handing the batch to the dispatcher.  Never call it from a handler.
     """
 
     def __init__(
@@ -143,11 +151,13 @@ class IOStatus:
         intake: Intake,
         on_started: Callable[[Any], None],
         stopping: Callable[[], bool] = bool,
+        drain: Callable[[], None] = _nothing,
     ) -> None:
         self.initial = initial
         self.intake = intake
         self._on_started = on_started
         self._stopping = stopping
+        self.drain = drain
         self.done = False
 
     @property

@@ -197,6 +197,8 @@ class Connection:
             raise trio.ClosedResourceError(f"{self!r} is closed")
         if not data:
             return
+        if isinstance(data, bytearray) or (isinstance(data, memoryview) and not data.readonly):
+            data = bytes(data)  # the caller may change it after this returns
         if self._direct and state.phase is Phase.OPEN and not state.has_output:
             # Nothing is queued: send now, saving the driver a wake-up per message.
             try:
@@ -205,10 +207,10 @@ class Connection:
                 sent = 0  # full, or broken: the driver sends it (and reports)
             if sent == len(data):
                 return
-            data = data[sent:]
-        state.queue(bytes(data))
-        if self._driver is not None:
-            self._driver.output_queued(self)
+            if sent:
+                data = memoryview(data)[sent:]  # the rest, without a copy
+        state.queue(data)
+        self._output_queued()
 
     def close(self) -> None:
         """Close once everything queued has been sent (bounded by ``close_timeout``)."""
@@ -264,9 +266,16 @@ class Connection:
                 sent = 0
             if sent == len(data):
                 return
-            data = data[sent:]
+            if sent:
+                state.queue(memoryview(data)[sent:])
+                self._output_queued()
+                return
         if state.writable:
             self.write(data)
+
+    def _output_queued(self) -> None:
+        if self._driver is not None:
+            self._driver.output_queued(self)
 
     def _failed(self, exc: BaseException) -> bool:
         """Report a broken connection (once): ``error``; True if reported now."""

@@ -95,6 +95,9 @@ class Reactor:
         spawn: runs a coroutine function in the owner's connection nursery (for a
             connection that moves to TLS).
         idle_timeout: the connections' ``idle_timeout``.
+        drain: dispatches what is queued, in this task (:class:`~trio_circuits.core.
+            flow.IOStatus`): the reactor hands each batch of reads over without a
+            task switch, and their answers go out in the same pass.
     """
 
     def __init__(
@@ -102,7 +105,9 @@ class Reactor:
         closed: Callable[[Connection], object],
         spawn: Callable[[Connection], None],
         idle_timeout: float | None,
+        drain: Callable[[], None],
     ) -> None:
+        self._drain = drain
         self._closed = closed
         self._spawn = spawn
         self._idle = idle_timeout
@@ -136,6 +141,9 @@ class Reactor:
                     self._flush_all()
                 if self._run:
                     await self._read_pass()
+                    self._drain()
+                    if self._flush:
+                        self._flush_all()
                     await trio.lowlevel.checkpoint()
                     continue
                 if self._closing or self._idle is not None:
@@ -279,7 +287,11 @@ class Reactor:
             if self._idle is not None:
                 slot.seen = trio.current_time()
             if not conn._fire_read(data):
-                await conn._fire_read_later(data)
+                # The intake is full: dispatch what is queued (here, no task switch),
+                # which frees its share, and try again before waiting.
+                self._drain()
+                if not conn._fire_read(data):
+                    await conn._fire_read_later(data)
 
     def _eof(self, slot: _Slot) -> None:
         conn = slot.conn
@@ -311,7 +323,7 @@ class Reactor:
                 return
             state.sent(sent)
             if sent < len(chunk):
-                state.unsend(chunk[sent:])
+                state.unsend(memoryview(chunk)[sent:])  # no copy of the rest
                 return
         if was_paused and state.drained:
             self.resume_input(conn)

@@ -175,7 +175,9 @@ class _StreamServer(BaseComponent):
         self._listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
         self._closing = False
         tls = self._tls if self.secure else None
-        serving = Serving(self, self._settings, task_status.intake, self._connect_args, tls)
+        serving = Serving(
+            self, self._settings, task_status.intake, self._connect_args, tls, task_status.drain
+        )
         self._serving = serving
         try:
             task_status.started(self.fire(ready(self, (self.host, self.port))))

@@ -44,6 +44,8 @@ class Serving:
         intake: the application's intake.
         connect_args: the arguments of ``connect`` for a connection.
         tls: the context for TLS on accept, or ``None`` for plain connections.
+        drain: the application's ``drain`` (see :class:`~trio_circuits.core.flow.
+            IOStatus`).
     """
 
     def __init__(
@@ -53,7 +55,9 @@ class Serving:
         intake: Intake,
         connect_args: Callable[[Connection], tuple[Any, ...]],
         tls: ssl.SSLContext | None,
+        drain: Callable[[], None],
     ) -> None:
+        self.drain = drain
         self.owner = owner
         self.settings = settings
         self.intake = intake
@@ -67,7 +71,9 @@ class Serving:
         """Start serving in ``nursery`` (the reactor, where there is one)."""
         self._nursery = nursery
         if available():
-            self._reactor = Reactor(self._closed, self._spawn, self.settings.idle_timeout)
+            self._reactor = Reactor(
+                self._closed, self._spawn, self.settings.idle_timeout, self.drain
+            )
             await nursery.start(self._reactor.run)
 
     async def accept_all(self, listener: trio.SocketListener) -> None:

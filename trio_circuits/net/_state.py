@@ -35,6 +35,9 @@ __all__ = ["COALESCE", "ConnectionState", "Phase"]
 #: Queued chunks are joined up to this many bytes per send.
 COALESCE = 65536
 
+#: What is queued: bytes, or a read-only view of the unsent end of some (no copy).
+Chunk = bytes | memoryview
+
 
 class Phase(enum.Enum):
     """Where a connection is in its life (see the module docs)."""
@@ -66,8 +69,8 @@ class ConnectionState:
     buffered: int = 0
     eof: bool = False
     _close_after_upgrade: bool = False
-    _out: deque[bytes] = attrs.field(factory=deque)
-    _held: deque[bytes] = attrs.field(factory=deque)
+    _out: deque[Chunk] = attrs.field(factory=deque)
+    _held: deque[Chunk] = attrs.field(factory=deque)
 
     # -- input --------------------------------------------------------------------------
 
@@ -92,8 +95,8 @@ class ConnectionState:
         """True while :meth:`queue` accepts data."""
         return self.phase is Phase.OPEN or self.phase is Phase.UPGRADING
 
-    def queue(self, data: bytes) -> None:
-        """Queue ``data`` to be sent after everything written before it."""
+    def queue(self, data: Chunk) -> None:
+        """Queue ``data`` (immutable: bytes, or a read-only view) after what is queued."""
         if not self.writable:
             raise ValueError(f"cannot write to a connection that is {self.phase.value}")
         if self.phase is Phase.UPGRADING:
@@ -107,7 +110,7 @@ class ConnectionState:
         """True if bytes wait to be sent on the current transport."""
         return bool(self._out)
 
-    def next_chunk(self) -> bytes:
+    def next_chunk(self) -> Chunk:
         """Take the next bytes to send: queued chunks joined up to :data:`COALESCE`."""
         out = self._out
         first = out.popleft()
@@ -121,7 +124,7 @@ class ConnectionState:
             size += len(part)
         return b"".join(parts)
 
-    def unsend(self, rest: bytes) -> None:
+    def unsend(self, rest: Chunk) -> None:
         """Put back the unsent end of a chunk taken with :meth:`next_chunk`."""
         self._out.appendleft(rest)
 
