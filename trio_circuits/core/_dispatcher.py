@@ -19,8 +19,6 @@ for async handlers and a ``stop`` for ``SystemExit``.
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +28,7 @@ from . import _completion
 from ._completion import current_cause
 from ._lookup import collect, lookup
 from ._release import Releaser
-from ._report import format_error
+from ._report import format_error, write_report, write_unhandled
 from .events import Event, exception
 from .handlers import Handler
 from .values import Value
@@ -41,8 +39,6 @@ if TYPE_CHECKING:
     from .manager import Manager
 
 __all__ = ["Dispatcher"]
-
-log = logging.getLogger("trio_circuits")
 
 # Events dispatched before the dispatcher yields to other tasks in any case; after
 # it has woken a task (a call answered, a read's cascade completed); and between
@@ -86,61 +82,40 @@ class Dispatcher:
         Cancellation: stops at once; queued events stay queued.
         """
         queue = self.queue
-        dispatch = self.dispatch
-        statistics = trio.lowlevel.current_statistics
         checkpoint = trio.lowlevel.checkpoint
         while True:
             if closing():
                 # Stopping: what is queued now is dispatched, then this returns (an
                 # event that keeps re-firing itself cannot hold the stop).
                 for _ in range(len(queue)):
-                    dispatch(queue.popleft())
+                    self.dispatch(queue.popleft())
                 return
             if not queue:
                 await queue.park()
                 continue
-            budget = _BATCH
-            check = _CHECK
-            after_wake = -1  # events dispatched since a task was woken (-1: none)
-            waiting = False
-            while queue and budget:
-                dispatch(queue.popleft())
-                budget -= 1
-                if self.woken:
-                    self.woken = False
-                    if after_wake < 0:
-                        after_wake = 0
-                if after_wake >= 0:
-                    after_wake += 1
-                    if after_wake >= _FAIR:
-                        waiting = True
-                        break
-                check -= 1
-                if not check:
-                    # Tasks woken some other way (a Trio event set by a handler).
-                    if statistics().tasks_runnable:
-                        waiting = True
-                        break
-                    check = _CHECK
-            self.between_batches()
+            others_wait = self.drain()
             await checkpoint()
-            if waiting:
+            if others_wait:
                 # Trio runs the tasks of one scheduling round in a random order: if
                 # this one came first, yield once more so that the others go first.
                 await checkpoint()
 
-    def drain(self) -> None:
-        """Dispatch what is queued now, in the calling task (an I/O task's batch).
+    def drain(self) -> bool:
+        """Dispatch one batch of what is queued, in the calling task.
 
-        Bounded as the dispatcher's own batches are (and cut short, as they are,
-        soon after a task was woken); the rest is left to the dispatcher.  Saves an
-        I/O component that fired a batch of input the two task switches of handing
-        it over.  Never call it from a handler.
+        A batch ends after :data:`_BATCH` events, within :data:`_FAIR` events of
+        waking a task, or when a check every :data:`_CHECK` events finds other
+        tasks ready to run; returns True in the last two cases (the caller should
+        yield).  The dispatcher's own loop runs it; so may an I/O task that has
+        just fired a batch of input, saving the two task switches of handing it
+        over (see ``IOStatus.drain``).  Never call it from a handler.
         """
         queue = self.queue
         dispatch = self.dispatch
         budget = _BATCH
-        after_wake = -1
+        check = _CHECK
+        after_wake = -1  # events dispatched since a task was woken (-1: none)
+        others_wait = False
         while queue and budget:
             dispatch(queue.popleft())
             budget -= 1
@@ -151,8 +126,17 @@ class Dispatcher:
             if after_wake >= 0:
                 after_wake += 1
                 if after_wake >= _FAIR:
+                    others_wait = True
                     break
+            check -= 1
+            if not check:
+                # Tasks woken some other way (a Trio event set by a handler).
+                if trio.lowlevel.current_statistics().tasks_runnable:
+                    others_wait = True
+                    break
+                check = _CHECK
         self.between_batches()
+        return others_wait
 
     # -- one event ----------------------------------------------------------------------
 
@@ -187,7 +171,7 @@ class Dispatcher:
         if not handlers:
             value.unhandled = True
             if isinstance(event, exception):
-                self._fallback(event)
+                write_unhandled(event)
         if event.stopped:  # dispatched before (a Timer fires one event again and again)
             event.stopped = False
         started = 0  # async handlers started
@@ -321,7 +305,7 @@ class Dispatcher:
             self.emit(follow, event.failure_channels or value._channels)
         if isinstance(event, exception):
             # An error in an exception handler is reported, never re-fired: no loops.
-            self._write(format_error(h.fn, event, type(exc), exc, exc.__traceback__))
+            write_report(format_error(h.fn, event, type(exc), exc, exc.__traceback__))
         else:
             self.report(exc, handler=h.fn, fevent=event)
 
@@ -330,21 +314,6 @@ class Dispatcher:
         root = self.root
         report = exception(type(exc), exc, exc.__traceback__, handler=handler, fevent=fevent)
         self.emit(report, (root.channel,))
-
-    def _fallback(self, event: exception) -> None:
-        etype, evalue, lines = event.args[:3]
-        self._write(
-            format_error(
-                event.kwargs.get("handler"), event.kwargs.get("fevent"), etype, evalue, lines
-            )
-        )
-
-    @staticmethod
-    def _write(text: str) -> None:
-        if log.hasHandlers():
-            log.error("%s", text.rstrip("\n"))
-        else:
-            sys.stderr.write(text)
 
     async def calibrate_async(self) -> None:
         """Calibrate the release after an ``async`` handler (needs a running Trio)."""

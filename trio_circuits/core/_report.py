@@ -1,14 +1,20 @@
 """The text of a handler-error report, as circuits writes it (shared by the
-runtime's fallback and :class:`~trio_circuits.Debugger`)."""
+runtime's fallback and :class:`~trio_circuits.Debugger`), and where it goes when no
+``exception`` handler takes it: the ``trio_circuits`` logger if logging is
+configured, else stderr."""
 
 from __future__ import annotations
 
+import logging
+import sys
 import traceback
 from types import TracebackType
 from typing import Any
 
 from ._repr import short_repr
 from .handlers import is_handler, reprhandler
+
+log = logging.getLogger("trio_circuits")
 
 # A report stays a few KiB: long arguments are abbreviated (see _repr.py), the
 # exception's own message is cut, and a runaway recursion shows its last frames.
@@ -46,3 +52,18 @@ def _cut(line: str) -> str:
     if len(line) <= _MAX_LINE:
         return line
     return f"{line[: _MAX_LINE // 2]}...({len(line)} chars)\n"
+
+
+def write_report(text: str) -> None:
+    """Write a report to the ``trio_circuits`` logger if configured, else to stderr."""
+    if log.hasHandlers():
+        log.error("%s", text.rstrip("\n"))
+    else:
+        sys.stderr.write(text)
+
+
+def write_unhandled(event: Any) -> None:
+    """Report an ``exception`` event that no handler received."""
+    etype, evalue, lines = event.args[:3]
+    kwargs = event.kwargs
+    write_report(format_error(kwargs.get("handler"), kwargs.get("fevent"), etype, evalue, lines))

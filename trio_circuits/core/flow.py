@@ -151,7 +151,7 @@ class IOStatus:
         intake: Intake,
         on_started: Callable[[Any], None],
         stopping: Callable[[], bool] = bool,
-        drain: Callable[[], None] = _nothing,
+        drain: Callable[[], object] = _nothing,
     ) -> None:
         self.initial = initial
         self.intake = intake

@@ -27,7 +27,6 @@ Cancellation: the reactor's task closes every descriptor it still owns, at once.
 
 from __future__ import annotations
 
-import os
 import select
 import socket
 from collections.abc import Callable
@@ -35,7 +34,8 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from ._connection import LINGER, LINGER_BYTES, READ_SIZE, peer_sent_eof
+from ._connection import LINGER
+from ._plain import PlainSlot
 from ._state import Phase
 from ._streamed import StreamDriver
 
@@ -59,33 +59,6 @@ def available() -> bool:
     return hasattr(select, "epoll")
 
 
-class _Slot:
-    """The reactor's record of one connection."""
-
-    __slots__ = (
-        "conn",
-        "deadline",
-        "dropped",
-        "ended",
-        "fd",
-        "lingering",
-        "queued",
-        "readable",
-        "seen",
-    )
-
-    def __init__(self, conn: Connection, fd: int, now: float) -> None:
-        self.conn = conn
-        self.fd = fd
-        self.readable = True  # until a read finds it drained
-        self.ended = False  # the peer's EOF (or an error) is behind the data
-        self.queued = False  # in the run list
-        self.lingering = False  # our EOF is sent; waiting for the peer's
-        self.deadline = float("inf")  # closing: when to give up
-        self.dropped = 0  # bytes dropped while lingering
-        self.seen = now  # last input, for idle_timeout
-
-
 class Reactor:
     """Serves plain stream connections from one task (see the module docs).
 
@@ -105,17 +78,17 @@ class Reactor:
         closed: Callable[[Connection], object],
         spawn: Callable[[Connection], None],
         idle_timeout: float | None,
-        drain: Callable[[], None],
+        drain: Callable[[], object],
     ) -> None:
         self._drain = drain
         self._closed = closed
         self._spawn = spawn
         self._idle = idle_timeout
         self._epoll: select.epoll | None = None
-        self._slots: dict[int, _Slot] = {}
-        self._run: list[_Slot] = []
-        self._flush: set[_Slot] = set()
-        self._closing: set[_Slot] = set()
+        self._slots: dict[int, PlainSlot] = {}
+        self._run: list[PlainSlot] = []
+        self._flush: set[PlainSlot] = set()
+        self._closing: set[PlainSlot] = set()
         self._waiting: trio.CancelScope | None = None
         self._stopping = False
         self._next_idle_check = float("inf")
@@ -168,7 +141,7 @@ class Reactor:
         fd = conn._fd
         assert fd is not None
         assert self._epoll is not None
-        slot = self._slots[fd] = _Slot(conn, fd, trio.current_time())
+        slot = self._slots[fd] = PlainSlot(conn, fd, trio.current_time())
         conn._driver = self
         conn._direct = True
         self._epoll.register(fd, _IN | _OUT | _EDGE)
@@ -229,7 +202,7 @@ class Reactor:
         self._waiting.cancel()
         return True
 
-    def _queue(self, slot: _Slot) -> bool:
+    def _queue(self, slot: PlainSlot) -> bool:
         if slot.queued:
             return False
         slot.queued = True
@@ -257,33 +230,24 @@ class Reactor:
             if slot.fd not in self._slots:
                 continue  # closed meanwhile
             conn = slot.conn
-            state = conn._state
-            phase = state.phase
-            if phase is Phase.CLOSING:
-                if slot.lingering:
-                    self._drop_input(slot)
+            if conn._state.phase is Phase.CLOSING:
+                if slot.lingering and slot.drop_input():
+                    self._finish(slot)
                 continue
-            if phase is not Phase.OPEN or state.eof or conn._gate.pending:
-                continue  # resumed by the gate or the close
-            if state.buffered > state.high_water:
-                # Paused for output.  A peer that half-closed and never reads would
-                # hold us here for ever: look (without reading) for its EOF.
-                if slot.ended and peer_sent_eof(slot.fd):
+            if not slot.wants_read():
+                if slot.paused_at_eof():
                     self._eof(slot)
-                continue  # else resumed once the output drains
+                continue  # else resumed by the gate, the drain or the close
             try:
-                data = os.read(slot.fd, READ_SIZE)
-            except BlockingIOError:
-                slot.readable = False
-                continue
+                data = slot.read()
             except OSError as exc:
                 self._fail(slot, exc)
+                continue
+            if data is None:
                 continue
             if not data:
                 self._eof(slot)
                 continue
-            if len(data) < READ_SIZE and not slot.ended:
-                slot.readable = False  # drained until the next edge
             if self._idle is not None:
                 slot.seen = trio.current_time()
             if not conn._fire_read(data):
@@ -293,7 +257,7 @@ class Reactor:
                 if not conn._fire_read(data):
                     await conn._fire_read_later(data)
 
-    def _eof(self, slot: _Slot) -> None:
+    def _eof(self, slot: PlainSlot) -> None:
         conn = slot.conn
         conn._state.peer_eof()
         slot.readable = False
@@ -306,33 +270,24 @@ class Reactor:
             if slot.fd in self._slots:
                 self._send(slot)
 
-    def _send(self, slot: _Slot) -> None:
-        """Send what is queued until the kernel refuses more; then see what is next."""
-        conn = slot.conn
-        state = conn._state
+    def _send(self, slot: PlainSlot) -> None:
+        """Send what is queued; then resume reading, upgrade or close, as due."""
+        state = slot.conn._state
         was_paused = state.buffered > state.high_water
-        while state.has_output:
-            chunk = state.next_chunk()
-            try:
-                sent = os.write(slot.fd, chunk)
-            except BlockingIOError:
-                state.unsend(chunk)
-                return  # the next writable edge brings us back
-            except OSError as exc:
-                self._fail(slot, exc)
+        try:
+            if not slot.send():
                 return
-            state.sent(sent)
-            if sent < len(chunk):
-                state.unsend(memoryview(chunk)[sent:])  # no copy of the rest
-                return
+        except OSError as exc:
+            self._fail(slot, exc)
+            return
         if was_paused and state.drained:
-            self.resume_input(conn)
+            self.resume_input(slot.conn)
         if state.upgrade_due:
             self._hand_over(slot)
         elif state.flushed and not slot.lingering:
             self._send_eof(slot)
 
-    def _send_eof(self, slot: _Slot) -> None:
+    def _send_eof(self, slot: PlainSlot) -> None:
         conn = slot.conn
         if conn._state.eof:
             self._finish(slot)  # the peer has closed its side already
@@ -347,21 +302,7 @@ class Reactor:
         self._closing.add(slot)
         self._queue(slot)
 
-    def _drop_input(self, slot: _Slot) -> None:
-        """Lingering: read and drop until the peer's EOF (or enough of it)."""
-        while slot.dropped < LINGER_BYTES:
-            try:
-                data = os.read(slot.fd, READ_SIZE)
-            except BlockingIOError:
-                return  # the next edge brings us back
-            except OSError:
-                break
-            if not data:
-                break
-            slot.dropped += len(data)
-        self._finish(slot)
-
-    def _hand_over(self, slot: _Slot) -> None:
+    def _hand_over(self, slot: PlainSlot) -> None:
         """starttls: the connection leaves the reactor for tasks of its own."""
         self._forget(slot)
         conn = slot.conn
@@ -395,11 +336,11 @@ class Reactor:
             deadline = min(deadline, self._next_idle_check)
         return deadline
 
-    def _fail(self, slot: _Slot, exc: OSError) -> None:
+    def _fail(self, slot: PlainSlot, exc: OSError) -> None:
         slot.conn._failed(exc)
         self._finish(slot)
 
-    def _forget(self, slot: _Slot) -> None:
+    def _forget(self, slot: PlainSlot) -> None:
         self._slots.pop(slot.fd, None)
         self._closing.discard(slot)
         self._flush.discard(slot)
@@ -409,7 +350,7 @@ class Reactor:
             except (OSError, ValueError):
                 pass
 
-    def _finish(self, slot: _Slot) -> None:
+    def _finish(self, slot: PlainSlot) -> None:
         """Close the connection's socket now and report it."""
         if slot.fd not in self._slots:
             return

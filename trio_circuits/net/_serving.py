@@ -55,7 +55,7 @@ class Serving:
         intake: Intake,
         connect_args: Callable[[Connection], tuple[Any, ...]],
         tls: ssl.SSLContext | None,
-        drain: Callable[[], None],
+        drain: Callable[[], object],
     ) -> None:
         self.drain = drain
         self.owner = owner
