@@ -17,6 +17,7 @@ from .core import handler as handler
 from .core import open_app as open_app
 from .core import reprhandler as reprhandler
 from .core import run as run
+from .core import sleep as sleep
 from .core import task as task
 from .core.loader import Loader as Loader
 
@@ -37,5 +38,6 @@ __all__ = [
     "open_app",
     "reprhandler",
     "run",
+    "sleep",
     "task",
 ]

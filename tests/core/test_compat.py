@@ -117,3 +117,24 @@ def test_a_started_app_joins_and_forgets_its_thread() -> None:
     assert gone.wait(5)
     app.join(5)
     assert not app._running
+
+
+async def test_a_negative_timeout_means_none_and_timeout_error_is_trios() -> None:
+    from trio_circuits.core import TimeoutError as CircuitsTimeout
+
+    class Slow(Component):
+        async def later(self) -> int:
+            await trio_circuits.sleep(0.05)
+            return 42
+
+    app = Slow()
+    async with trio_circuits.open_app(app):
+        value = await app.call(later(), timeout=-1)  # circuits' default: no limit
+        assert value.value == 42
+        with pytest.raises(CircuitsTimeout):
+            await app.call(later(), timeout=0.001)
+        assert CircuitsTimeout is trio.TooSlowError
+        fired = app.fire(later()).event
+        assert fired is not None
+        waited = await app.wait(fired, timeout=-1)
+        assert waited.value == 42

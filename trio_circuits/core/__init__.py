@@ -10,6 +10,8 @@ from .events import Event as Event
 from .handlers import handler as handler
 from .handlers import reprhandler as reprhandler
 from .manager import Manager as Manager
+from .manager import TimeoutError as TimeoutError
+from .manager import sleep as sleep
 from .timers import Timer as Timer
 from .values import Value as Value
 from .workers import Worker as Worker
@@ -21,6 +23,7 @@ __all__ = [
     "Debugger",
     "Event",
     "Manager",
+    "TimeoutError",
     "Timer",
     "Value",
     "Worker",
@@ -28,5 +31,6 @@ __all__ = [
     "open_app",
     "reprhandler",
     "run",
+    "sleep",
     "task",
 ]

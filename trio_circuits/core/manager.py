@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Hashable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from types import MethodType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -35,9 +35,25 @@ if TYPE_CHECKING:
 
     from ._queue import EventQueue
 
-__all__ = ["TIMEOUT", "Manager"]
+__all__ = ["TIMEOUT", "Manager", "TimeoutError", "sleep"]
 
 T = TypeVar("T")
+
+#: circuits' name for what an expired ``call``/``wait`` timeout raises.
+TimeoutError = trio.TooSlowError
+
+
+def _limit(timeout: float | None) -> AbstractContextManager[object]:
+    """``fail_after(timeout)``; no limit for ``None`` or a negative ``timeout`` (circuits)."""
+    if timeout is None or timeout < 0:
+        return nullcontext()
+    return trio.fail_after(timeout)
+
+
+async def sleep(seconds: float) -> None:
+    """circuits' ``sleep`` for handlers: ``await sleep(s)`` (``trio.sleep``)."""
+    await trio.sleep(seconds)
+
 
 #: circuits' polling interval in seconds, kept for its tests' ``conftest.py`` (the
 #: dispatcher itself never polls).
@@ -310,12 +326,13 @@ class Manager(CircuitsNames, BackgroundMode):
         """Fire ``event`` and wait until every handler (``async`` ones too) has finished.
 
         Returns the settled :class:`Value`.  Raises the exception of a handler that
-        raised, and :exc:`trio.TooSlowError` if ``timeout`` seconds pass first.
+        raised, and :exc:`trio.TooSlowError` if ``timeout`` seconds pass first (a
+        negative ``timeout``, circuits' default ``-1``, means none).
 
         Cancellation: cancelling the call does not cancel the event's handlers.
         """
         value = self.fire(event, *channels)
-        with trio.fail_after(timeout) if timeout is not None else nullcontext():
+        with _limit(timeout):
             await value.wait()
         return value
 
@@ -334,7 +351,7 @@ class Manager(CircuitsNames, BackgroundMode):
         raising its handlers' errors.  ``timeout`` is in seconds; expiry raises
         :exc:`trio.TooSlowError`.
         """
-        with trio.fail_after(timeout) if timeout is not None else nullcontext():
+        with _limit(timeout):
             if isinstance(event, Event) and event.value is not None:
                 await event.value._wait_done()
                 return event.value
