@@ -8,9 +8,8 @@ import pytest
 import trio
 
 from trio_circuits import Component, Event, Manager
-from trio_circuits._redis_server import create_cluster
 from trio_circuits.bridge import RedisBridge, remote
-from trio_circuits.testing import RedisServer, Watcher
+from trio_circuits.testing import RedisServer, Watcher, create_cluster
 
 from .conftest import eventually
 
