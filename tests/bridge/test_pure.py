@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trio_circuits import Event
-from trio_circuits._remote import Call, Ledger, error_answer, result_answer
 from trio_circuits.bridge import JSONCodec, RemoteError
+from trio_circuits.bridge.calls import Call, error_answer, result_answer
+from trio_circuits.bridge.ledger import Ledger
 
 
 class greet(Event):

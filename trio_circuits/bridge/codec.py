@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from .core.events import Event
+from ..core.events import Event
 
 __all__ = ["Codec", "JSONCodec"]
 

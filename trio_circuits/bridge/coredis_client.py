@@ -1,0 +1,125 @@
+"""The coredis client: Redis Cluster (``coredis.RedisCluster``), and a fallback for one
+node (``RedisBridge(client="coredis")``).
+
+coredis runs on Trio through anyio and pools its connections; the bridge's readers
+share its pool.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import coredis
+import trio
+from coredis.exceptions import RedisError, StreamDuplicateConsumerGroupError
+
+if TYPE_CHECKING:
+    from .client import Ack, Entry, Fields
+    from .config import Config
+
+__all__ = ["CoredisBackend", "CoredisClient"]
+
+
+class CoredisBackend:
+    """Connects a coredis client (``Redis``, or ``RedisCluster`` with ``cluster``).
+
+    Args:
+        config: the URL, ``cluster``, the TLS context and the connect timeout.
+    """
+
+    # anyio's stream errors are OSError subclasses or come wrapped in RedisError.
+    failures: tuple[type[BaseException], ...] = (RedisError, OSError, trio.BrokenResourceError)
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+
+    def _client(self) -> Any:
+        config = self._config
+        options: dict[str, Any] = {
+            "decode_responses": False,
+            "connect_timeout": config.connect_timeout,
+        }
+        if config.ssl_context is not None:
+            options["ssl_context"] = config.ssl_context
+        if config.cluster:
+            with warnings.catch_warnings():
+                # coredis' own from_url goes through its deprecated startup-node form.
+                warnings.filterwarnings("ignore", "Use coredis.connection", DeprecationWarning)
+                return coredis.RedisCluster.from_url(config.url, **options)
+        return coredis.Redis.from_url(config.url, **options)
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[CoredisClient]:
+        """A coredis client, closed on exit.
+
+        Raises:
+            coredis.exceptions.RedisError, OSError: Redis cannot be reached.
+        """
+        client = self._client()
+        async with client:
+            yield CoredisClient(client)
+
+
+class CoredisClient:
+    """The bridge's commands through coredis (see :class:`.client.StreamClient`)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def create_group(self, key: str, group: str, start: str) -> None:
+        """``XGROUP CREATE ... MKSTREAM``; an existing group is kept."""
+        try:
+            await self._client.xgroup_create(key, group, identifier=start, mkstream=True)
+        except StreamDuplicateConsumerGroupError:
+            pass
+
+    async def write(
+        self, entries: Sequence[tuple[str, Fields]], acks: Sequence[Ack], maxlen: int | None
+    ) -> None:
+        """One coredis pipeline of ``XADD``\\ s and ``XACK``\\ s.
+
+        Cancellation: what coredis sent is unknown; the session reconnects.
+        """
+        async with self._client.pipeline(transaction=False) as pipe:
+            for key, fields in entries:
+                if maxlen is None:
+                    pipe.xadd(key, fields)
+                else:
+                    pipe.xadd(
+                        key,
+                        fields,
+                        trim_strategy=coredis.PureToken.MAXLEN,
+                        trim_operator=coredis.PureToken.APPROXIMATELY,
+                        threshold=maxlen,
+                    )
+            for key, group, ids in acks:
+                pipe.xack(key, group, ids)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[CoredisClient]:
+        """The same client (coredis takes a pooled connection per blocking read)."""
+        await trio.lowlevel.checkpoint()
+        yield self
+
+    async def read(
+        self, key: str, group: str, consumer: str, cursor: bytes, count: int, block_ms: int | None
+    ) -> list[Entry]:
+        """``XREADGROUP`` on one stream."""
+        reply = await self._client.xreadgroup(
+            group, consumer, {key: cursor}, count=count, block=block_ms
+        )
+        found = reply.get(key.encode(), ()) if reply else ()
+        return [(entry.identifier, entry.field_values) for entry in found]
+
+    async def claim(
+        self, key: str, group: str, consumer: str, idle_ms: int, start: bytes, count: int
+    ) -> tuple[bytes, list[Entry]]:
+        """``XAUTOCLAIM`` on one stream: ``(next start, entries)``."""
+        reply = await self._client.xautoclaim(key, group, consumer, idle_ms, start, count=count)
+        next_start = reply[0]
+        if isinstance(next_start, str):
+            next_start = next_start.encode()
+        return next_start, [(entry.identifier, entry.field_values) for entry in reply[1]]
