@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -112,15 +112,16 @@ class RemoteCalls:
     Args:
         config: the bridge's configuration (node name, key names).
         codec: encodes requests and replies.
-        send: writes one entry to Redis now (or queues it), the outbox's ``send``.
-        post: queues one entry for the next write, the outbox's ``post``.
+        send: writes one entry to Redis now (or queues it), the outbox's ``send``
+            (raises ``BufferError`` when the buffer is full).
+        post: the same, never refused, the outbox's ``post``.
     """
 
     def __init__(
         self,
         config: Config,
         codec: Codec,
-        send: Callable[[str, Fields], Awaitable[None]],
+        send: Callable[[str, Fields], None],
         post: Callable[[str, Fields], None],
     ) -> None:
         self._config = config
@@ -159,7 +160,7 @@ class RemoteCalls:
         }
         call = self._waiting[call_id] = Call()
         try:
-            await self._send(config.inbox_of(node), fields)
+            self._send(config.inbox_of(node), fields)
             await call.done.wait()
         finally:
             del self._waiting[call_id]

@@ -8,11 +8,13 @@ these protocols only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
-__all__ = ["Ack", "Backend", "Entry", "Fields", "StreamClient", "StreamReading"]
+import attrs
+
+__all__ = ["Ack", "Backend", "Entry", "Fields", "StreamClient", "StreamReading", "Write"]
 
 #: An entry's fields.
 Fields = dict[bytes, bytes]
@@ -20,6 +22,26 @@ Fields = dict[bytes, bytes]
 Entry = tuple[bytes, "Fields | None"]
 #: Acknowledgements for one stream: ``(key, group, ids)``.
 Ack = tuple[str, str, Sequence[bytes]]
+
+
+@attrs.define(eq=False)
+class Write:
+    """One pipeline for Redis: ``XADD`` each entry, then ``XACK`` the acks.
+
+    Attributes:
+        entries: ``(stream key, fields)`` pairs.
+        acks: ``(stream key, group, ids)`` triples.
+        due: the acks as the ledger keeps them (``{key: ids}``).
+        done: called with the write once Redis has all of it.
+        abandoned: set when the write is given up (its connection failed); a
+            late confirmation is then ignored.
+    """
+
+    entries: list[tuple[str, Fields]]
+    acks: list[Ack]
+    due: dict[str, list[bytes]]
+    done: Callable[[Write], None]
+    abandoned: bool = False
 
 
 class StreamReading(Protocol):
@@ -50,14 +72,21 @@ class StreamClient(Protocol):
         """Create a consumer group (and the stream); an existing group is kept."""
         ...
 
-    async def write(
-        self, entries: Sequence[tuple[str, Fields]], acks: Sequence[Ack], maxlen: int | None
-    ) -> None:
-        """``XADD`` each entry (trimmed to about ``maxlen``) and ``XACK`` ``acks``, in
-        one pipeline.  Returns once Redis has them all.
+    def submit(self, write: Write) -> None:
+        """Write ``write`` as soon as possible, without waiting; call ``write.done``
+        once Redis confirmed it (see :meth:`confirm_soon`).  Writes reach Redis in
+        the order submitted.
 
-        Cancellation: the write connection is closed (a reconnection follows); how
-        much of the pipeline Redis received is unknown.
+        Never raises for a Redis failure: the client's connection fails instead, and
+        the session (which runs inside :meth:`Backend.connect`) sees it.
+        """
+        ...
+
+    def confirm_soon(self) -> None:
+        """Have Redis's confirmations of what was submitted read without delay.
+
+        A client may otherwise read them lazily (when it next writes, say): a
+        process waiting for nothing else then is not woken up for them.
         """
         ...
 
@@ -77,5 +106,9 @@ class Backend(Protocol):
     failures: tuple[type[BaseException], ...]
 
     def connect(self) -> AbstractAsyncContextManager[StreamClient]:
-        """Connect (authenticated, database selected); close on exit."""
+        """Connect (authenticated, database selected); close on exit.
+
+        The client's own tasks run inside the context: a failure of the connection
+        cancels its body and is raised (in an exception group) when it exits.
+        """
         ...

@@ -48,9 +48,19 @@ def _hook(obj: dict[str, Any]) -> Any:
     return obj
 
 
-# Built once: json.dumps/loads with a hook would build a new encoder/decoder per call.
-_encoder = json.JSONEncoder(default=_default, separators=(",", ":"), allow_nan=False)
-_decoder = json.JSONDecoder(object_hook=_hook)
+# Built once: json.dumps/loads with options build a new encoder/decoder per call.
+# No circular check (it costs half of an encoding): a circular argument raises
+# RecursionError instead, turned into the ValueError the check would have raised.
+_encoder = json.JSONEncoder(
+    default=_default, separators=(",", ":"), allow_nan=False, check_circular=False
+)
+# Payloads without bytes (most of them) skip the per-object hook.
+_plain_decoder = json.JSONDecoder()
+_bytes_decoder = json.JSONDecoder(object_hook=_hook)
+_BYTES_MARK = b'"__bytes__"'
+_FLAG_SET = frozenset(_FLAGS)
+#: Event classes made for names not registered with a codec, at most this many.
+_CLASS_CACHE = 4096
 
 
 class JSONCodec:
@@ -61,50 +71,74 @@ class JSONCodec:
     ``"__bytes__"`` is reserved.
     ``events`` lists event classes to re-create on decoding (matched by ``name``);
     any other name becomes ``Event.create(name, ...)``.
+
+    Args:
+        events: event classes to re-create by name.
     """
 
     def __init__(self, events: Iterable[type[Event]] = ()) -> None:
         self._types = {cls.name: cls for cls in events}
+        self._created: dict[str, type[Event]] = {}
 
     def encode(self, event: Event) -> bytes:
-        """``event`` as compact UTF-8 JSON; ``TypeError``/``ValueError`` if impossible."""
+        """``event`` as compact UTF-8 JSON.
+
+        Raises:
+            TypeError: an argument is of a type JSON cannot hold.
+            ValueError: an argument is ``nan``/``inf``, or refers to itself.
+        """
         doc: dict[str, Any] = {"name": event.name, "args": event.args}
         if event.kwargs:
             doc["kwargs"] = event.kwargs
-        channels = [c for c in event.channels if isinstance(c, str)]
+        channels = [c for c in event.channels if type(c) is str or isinstance(c, str)]
         if channels:
             doc["channels"] = channels
-        flags = [flag for flag in _FLAGS if getattr(event, flag)]
-        if flags:
-            doc["flags"] = flags
-        return _encoder.encode(doc).encode()
+        if event.success or event.failure or event.complete:
+            doc["flags"] = [flag for flag in _FLAGS if getattr(event, flag)]
+        try:
+            return _encoder.encode(doc).encode()
+        except RecursionError:
+            raise ValueError("an argument refers to itself (or nests too deep)") from None
 
     def decode(self, data: bytes) -> Event:
-        """The event encoded in ``data``; ``ValueError`` if it is not one."""
+        """The event encoded in ``data``.
+
+        Raises:
+            ValueError: ``data`` is not an encoded event.
+        """
         try:
-            doc = _decoder.decode(data.decode())
-        except (UnicodeDecodeError, ValueError) as exc:
+            text = data.decode()
+            if _BYTES_MARK in data:
+                doc = _bytes_decoder.decode(text)
+            else:
+                doc = _plain_decoder.decode(text)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ValueError(f"not a JSON event: {exc}") from None
-        if not isinstance(doc, dict):
+        if type(doc) is not dict:
             raise ValueError("not a JSON event: the payload is not an object")
         name = doc.get("name")
         args = doc.get("args", [])
         kwargs = doc.get("kwargs", {})
-        flags = doc.get("flags", [])
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"not a JSON event: bad name {name!r}")
-        if not isinstance(args, list) or not isinstance(kwargs, dict):
+        if type(args) is not list or type(kwargs) is not dict:
             raise ValueError("not a JSON event: args must be a list, kwargs an object")
-        if not isinstance(flags, list) or not set(flags) <= set(_FLAGS):
-            raise ValueError(f"not a JSON event: bad flags {flags!r}")
-        cls = self._types.get(name)
-        event = Event.create(name) if cls is None else cls.__new__(cls)
+        cls = self._types.get(name) or self._created.get(name)  # type: ignore[arg-type]
+        if cls is None:
+            if type(name) is not str or not name.isidentifier():
+                raise ValueError(f"not a JSON event: bad name {name!r}")
+            cls = type(Event.create(name))
+            if len(self._created) < _CLASS_CACHE:
+                self._created[name] = cls
         # Set the fields directly: a registered class's ``__init__`` may have a
         # different signature from its arguments list.
+        event = cls.__new__(cls)
         Event.__init__(event, *args, **kwargs)
         channels = doc.get("channels")
-        if isinstance(channels, list) and all(isinstance(c, str) for c in channels):
+        if type(channels) is list and all(type(c) is str for c in channels):
             event.channels = tuple(channels)
-        for flag in flags:
-            setattr(event, flag, True)
+        flags = doc.get("flags")
+        if flags is not None:
+            if type(flags) is not list or not _FLAG_SET.issuperset(flags):
+                raise ValueError(f"not a JSON event: bad flags {flags!r}")
+            for flag in flags:
+                setattr(event, flag, True)
         return event

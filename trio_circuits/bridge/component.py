@@ -216,19 +216,25 @@ class RedisBridge(BaseComponent):
         # from Redis, never a follow-up, a framework event or a remote call request.
         # An event fired on several bridged channels is encoded once, by the handler
         # of the first; an encoding error or a full buffer raises in the firer.
-        if event.parent is not None or isinstance(event, _LOCAL):
+        if self._inlet.came_from_redis(event) or event.parent is not None:
+            return
+        if isinstance(event, _LOCAL):
             return
         keys = self.config.keys
-        targets = [keys[c] for c in event.channels if c in keys]
-        if not targets or targets[0] != keys[bridged]:
-            return
-        if self._inlet.came_from_redis(event):
-            return
+        channels = event.channels
+        if len(channels) == 1:  # the common case
+            if channels[0] != bridged:
+                return
+            targets = [keys[bridged]]
+        else:
+            targets = [keys[c] for c in channels if c in keys]
+            if not targets or targets[0] != keys[bridged]:
+                return
         outbox = self._outbox
         outbox.reserve(len(targets))
         fields = {b"n": self.config.node_id, b"e": self.codec.encode(event)}
         for key in targets:
-            outbox.post(key, fields)
+            outbox.queue(key, fields)
 
     @handler("remote", channel="*")
     async def _on_remote(self, target: Event, node: str, channel: str = "remote") -> Any:

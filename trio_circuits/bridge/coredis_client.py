@@ -8,7 +8,8 @@ share its pool.
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterator, Sequence
+from collections import deque
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ import trio
 from coredis.exceptions import RedisError, StreamDuplicateConsumerGroupError
 
 if TYPE_CHECKING:
-    from .client import Ack, Entry, Fields
+    from .client import Entry, Write
     from .config import Config
 
 __all__ = ["CoredisBackend", "CoredisClient"]
@@ -49,25 +50,39 @@ class CoredisBackend:
                 # coredis' own from_url goes through its deprecated startup-node form.
                 warnings.filterwarnings("ignore", "Use coredis.connection", DeprecationWarning)
                 return coredis.RedisCluster.from_url(config.url, **options)
+        # coredis retries a failed command twice, 10 ms apart, before it raises: an
+        # outage shorter than that is hidden from the bridge (no error event).
+        # Without those retries coredis fails its own connections at stop (one
+        # opened for a cancelled read), so they stay.
         return coredis.Redis.from_url(config.url, **options)
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[CoredisClient]:
-        """A coredis client, closed on exit.
+        """A coredis client and its writer task; closed on exit.
 
         Raises:
             coredis.exceptions.RedisError, OSError: Redis cannot be reached.
         """
         client = self._client()
-        async with client:
-            yield CoredisClient(client)
+        async with client, trio.open_nursery() as nursery:
+            wrapper = CoredisClient(client, self._config.maxlen)
+            nursery.start_soon(wrapper.write_loop)
+            yield wrapper
+            nursery.cancel_scope.cancel()
 
 
 class CoredisClient:
-    """The bridge's commands through coredis (see :class:`.client.StreamClient`)."""
+    """The bridge's commands through coredis (see :class:`.client.StreamClient`).
 
-    def __init__(self, client: Any) -> None:
+    :meth:`submit` queues; :meth:`write_loop` writes each queued write as one
+    coredis pipeline, in order.
+    """
+
+    def __init__(self, client: Any, maxlen: int | None) -> None:
         self._client = client
+        self._maxlen = maxlen
+        self._queue: deque[Write] = deque()
+        self._wake = trio.Event()
 
     async def create_group(self, key: str, group: str, start: str) -> None:
         """``XGROUP CREATE ... MKSTREAM``; an existing group is kept."""
@@ -76,15 +91,35 @@ class CoredisClient:
         except StreamDuplicateConsumerGroupError:
             pass
 
-    async def write(
-        self, entries: Sequence[tuple[str, Fields]], acks: Sequence[Ack], maxlen: int | None
-    ) -> None:
-        """One coredis pipeline of ``XADD``\\ s and ``XACK``\\ s.
+    def submit(self, write: Write) -> None:
+        """Queue ``write`` for the writer task."""
+        self._queue.append(write)
+        self._wake.set()
+
+    def confirm_soon(self) -> None:
+        """Nothing to do: the writer task confirms each write as it completes."""
+
+    async def write_loop(self) -> None:
+        """Write the queued writes, one pipeline each, until cancelled.
+
+        Raises:
+            coredis.exceptions.RedisError, OSError: a write failed.
 
         Cancellation: what coredis sent is unknown; the session reconnects.
         """
+        queue = self._queue
+        while True:
+            await self._wake.wait()
+            self._wake = trio.Event()
+            while queue:
+                write = queue.popleft()
+                await self._write(write)
+                write.done(write)
+
+    async def _write(self, write: Write) -> None:
+        maxlen = self._maxlen
         async with self._client.pipeline(transaction=False) as pipe:
-            for key, fields in entries:
+            for key, fields in write.entries:
                 if maxlen is None:
                     pipe.xadd(key, fields)
                 else:
@@ -95,7 +130,7 @@ class CoredisClient:
                         trim_operator=coredis.PureToken.APPROXIMATELY,
                         threshold=maxlen,
                     )
-            for key, group, ids in acks:
+            for key, group, ids in write.acks:
                 pipe.xack(key, group, ids)
 
     @asynccontextmanager

@@ -8,20 +8,21 @@ blocking ``XREADGROUP`` never holds up anything else).  Commands are packed with
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import hiredis
 import trio
 
-from .connection import RedisConnection
+from .connection import PipelinedConnection, RedisConnection
 from .resp import (
     ConnectionLost,
     RedisError,
     RedisURL,
     ReplyError,
     entries,
+    pack,
     read_reply,
     xack,
     xadd,
@@ -31,14 +32,15 @@ from .resp import (
 )
 
 if TYPE_CHECKING:
-    from .client import Ack, Entry, Fields
+    from .client import Entry, Write
     from .config import Config
 
 __all__ = ["HiredisBackend", "HiredisClient", "HiredisReading"]
 
 #: A blocking read may take this much longer than its ``BLOCK`` before the
-#: connection is taken for dead.
-READ_GRACE = 10.0
+#: connection is taken for dead (and up to twice as long: the deadline is pushed
+#: ahead in steps of this size).
+READ_GRACE = 5.0
 
 
 class HiredisBackend:
@@ -61,6 +63,7 @@ class HiredisBackend:
 
     def __init__(self, config: Config) -> None:
         self.url = RedisURL.parse(config.url)
+        self.maxlen = config.maxlen
         self._timeout = config.connect_timeout
         self._ssl_context: ssl.SSLContext | None = None
         if self.url.tls:
@@ -81,65 +84,114 @@ class HiredisBackend:
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[HiredisClient]:
-        """Open the write connection; close it (and the readers') on exit.
+        """Open the write connection and run its tasks; close it on exit.
 
         Raises:
             OSError, RedisError: the connection, its TLS or its ``AUTH`` failed.
         """
-        connection = await self.open_connection()
+        connection = (await self.open_connection()).pipelined()
         try:
-            yield HiredisClient(self, connection)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(connection.drain)
+                nursery.start_soon(connection.confirm)
+                yield HiredisClient(self, connection)
+                nursery.cancel_scope.cancel()
         finally:
             await connection.aclose()
 
 
 class HiredisClient:
-    """The bridge's commands over hiredis connections (see :class:`.client.StreamClient`)."""
+    """The bridge's commands over hiredis connections (see :class:`.client.StreamClient`).
 
-    def __init__(self, backend: HiredisBackend, connection: RedisConnection) -> None:
+    Writes are pipelined on one connection: :meth:`submit` sends at once (first
+    taking the confirmations that arrived meanwhile), and the connection's confirm
+    task reads the rest when :meth:`confirm_soon` asks.
+    """
+
+    def __init__(self, backend: HiredisBackend, connection: PipelinedConnection) -> None:
         self._backend = backend
         self._connection = connection
+        self._maxlen = backend.maxlen
 
     async def create_group(self, key: str, group: str, start: str) -> None:
-        """``XGROUP CREATE ... MKSTREAM``; a ``BUSYGROUP`` refusal (it exists) is fine."""
-        (reply,) = await self._connection.execute([xgroup_create(key, group, start)])
+        """``XGROUP CREATE ... MKSTREAM``; a ``BUSYGROUP`` refusal (it exists) is fine.
+
+        Raises:
+            ReplyError: Redis refused it for another reason.
+
+        Cancellation: the reply, when it comes, is read and dropped.
+        """
+        answered = trio.Event()
+        got: list[Any] = []
+
+        def replies(values: list[Any]) -> None:
+            got.extend(values)
+            answered.set()
+
+        packed, count = pack([xgroup_create(key, group, start)])
+        self._connection.send_nowait(packed, count, replies)
+        self._connection.watch()
+        await answered.wait()
+        (reply,) = got
         if isinstance(reply, ReplyError) and not str(reply).startswith("BUSYGROUP"):
             raise reply
 
-    async def write(
-        self, entries: Sequence[tuple[str, Fields]], acks: Sequence[Ack], maxlen: int | None
-    ) -> None:
-        """One pipeline: an ``XADD`` per entry, an ``XACK`` per stream with acks.
+    def submit(self, write: Write) -> None:
+        """Send one pipeline now: an ``XADD`` per entry, an ``XACK`` per stream.
 
-        Raises:
-            ReplyError: Redis refused one of them (the first refusal is raised).
-            ConnectionLost: the connection failed.
-
-        Cancellation: the connection is closed; the session reconnects.
+        A refusal (a :class:`~.resp.ReplyError` reply) fails the connection.
         """
-        pack = hiredis.pack_command
-        packed = [pack(tuple(xadd(key, fields, maxlen))) for key, fields in entries]
-        packed += [pack(tuple(xack(key, group, ids))) for key, group, ids in acks]
-        replies = await self._connection.execute_packed(b"".join(packed), len(packed))
-        for reply in replies:
-            if isinstance(reply, ReplyError):
-                raise reply
+        pack_command = hiredis.pack_command
+        maxlen = self._maxlen
+        packed = [pack_command(tuple(xadd(key, fields, maxlen))) for key, fields in write.entries]
+        packed += [pack_command(tuple(xack(key, group, ids))) for key, group, ids in write.acks]
+
+        def replies(values: list[Any]) -> None:
+            for value in values:
+                if isinstance(value, ReplyError):
+                    raise value
+            write.done(write)
+
+        connection = self._connection
+        connection.receive_nowait()  # the confirmations that came meanwhile
+        connection.send_nowait(b"".join(packed), len(packed), replies)
+
+    def confirm_soon(self) -> None:
+        """Have the connection's confirm task read the confirmations as they come."""
+        self._connection.watch()
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[HiredisReading]:
-        """A connection of its own for one reader task, closed on exit."""
+        """A connection of its own for one reader task, closed on exit.
+
+        Raises:
+            ConnectionLost: a blocking read got no reply within its ``BLOCK`` plus
+                :data:`READ_GRACE` seconds.
+        """
         connection = await self._backend.open_connection()
         try:
-            yield HiredisReading(connection)
+            # One scope for the connection's life, its deadline pushed ahead by each
+            # read (a scope per read would cost more than the read's own work).
+            with trio.CancelScope() as watchdog:
+                yield HiredisReading(connection, watchdog)
+            if watchdog.cancelled_caught:
+                raise ConnectionLost(f"Redis did not answer a read within {READ_GRACE} s")
         finally:
             await connection.aclose()
 
 
 class HiredisReading:
-    """One reader task's connection (see :class:`.client.StreamReading`)."""
+    """One reader task's connection (see :class:`.client.StreamReading`).
 
-    def __init__(self, connection: RedisConnection) -> None:
+    Args:
+        connection: the reader's own connection.
+        watchdog: the scope that gives up on a read Redis does not answer.
+    """
+
+    def __init__(self, connection: RedisConnection, watchdog: trio.CancelScope) -> None:
         self._connection = connection
+        self._watchdog = watchdog
+        self._packed: dict[tuple[Any, ...], bytes] = {}
 
     async def read(
         self, key: str, group: str, consumer: str, cursor: bytes, count: int, block_ms: int | None
@@ -148,17 +200,20 @@ class HiredisReading:
 
         Raises:
             ReplyError: Redis refused it (``NOGROUP`` after a restart without data).
-            ConnectionLost: the connection failed, or Redis did not answer within
-                ``block_ms`` plus :data:`READ_GRACE` seconds.
+            ConnectionLost: the connection failed.
 
         Cancellation: the connection is closed.
         """
-        command = xreadgroup(key, group, consumer, cursor, count, block_ms)
-        limit = READ_GRACE + (block_ms or 0) / 1000
-        with trio.move_on_after(limit) as scope:
-            (reply,) = await self._connection.execute([command])
-        if scope.cancelled_caught:
-            raise ConnectionLost(f"Redis did not answer XREADGROUP in {limit} s")
+        args = (key, group, consumer, cursor, count, block_ms)
+        packed = self._packed.get(args)
+        if packed is None:
+            packed, _ = pack([xreadgroup(*args)])
+            if cursor == b">":  # the same command every time: packed once
+                self._packed[args] = packed
+        limit = trio.current_time() + (block_ms or 0) / 1000 + READ_GRACE
+        if self._watchdog.deadline < limit:
+            self._watchdog.deadline = limit + READ_GRACE
+        (reply,) = await self._connection.execute_packed(packed, 1)
         if isinstance(reply, ReplyError):
             raise reply
         return read_reply(reply)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
@@ -29,8 +28,10 @@ class Inlet:
     * An entry that cannot be decoded is reported, copied to the dead stream and
       acknowledged.
 
-    The events fired from Redis are remembered (weakly) so that the bridge never
-    sends them back: :meth:`came_from_redis`.
+    The events fired from Redis are remembered until their handlers finished, so
+    that the bridge never sends them back (:meth:`came_from_redis`): a mapping from
+    ``id(event)`` to the event, whose entry goes with the done-callback that also
+    acknowledges it.  The event is not marked in any way.
 
     Args:
         config: key names and this node's name.
@@ -59,7 +60,9 @@ class Inlet:
         self._calls = calls
         self._fire = fire
         self._report = report
-        self._incoming: weakref.WeakSet[Event] = weakref.WeakSet()
+        # Held (not weakly): an id cannot be reused while its entry is here, and the
+        # entry goes before the dispatcher looks for other references to the event.
+        self._incoming: dict[int, Event] = {}
         #: Entries taken (not counting re-reads).
         self.received = 0
         #: Entries sent to the dead stream.
@@ -67,7 +70,7 @@ class Inlet:
 
     def came_from_redis(self, event: Event) -> bool:
         """True if ``event`` was fired here for an entry read from Redis."""
-        return event in self._incoming
+        return id(event) in self._incoming
 
     def take(self, key: str, entry_id: bytes, fields: Fields | None) -> None:
         """Handle one entry read (or claimed) from stream ``key``."""
@@ -90,10 +93,17 @@ class Inlet:
         except Exception as exc:
             self._dead(key, entry_id, fields, exc)
             return
-        self._incoming.add(event)
+        incoming = self._incoming
+        event_id = id(event)
+        incoming[event_id] = event
         value = self._fire(event, config.streams[key])
-        outbox = self._outbox
-        value.on_done(lambda _: outbox.ack(key, entry_id))
+        ack = self._outbox.ack
+
+        def done(_: Value) -> None:
+            del incoming[event_id]
+            ack(key, entry_id)
+
+        value.on_done(done)
 
     def _take_inbox(self, key: str, entry_id: bytes, fields: Fields, event: Event) -> None:
         kind = fields[b"k"]
@@ -108,11 +118,15 @@ class Inlet:
         channel = fields[b"c"].decode()
         caller = fields[b"n"]
         calls = self._calls
-        self._incoming.add(event)
+        ledger = self._ledger
+        incoming = self._incoming
+        event_id = id(event)
+        incoming[event_id] = event
         value = self._fire(event, channel)
 
         def answer(value: Value) -> None:
-            outbox.ack(key, entry_id)
+            del incoming[event_id]
+            ledger.handled(key, entry_id)  # its ack travels with the reply, just below
             calls.reply(caller, call_id, value)
 
         value.on_done(answer)

@@ -1,4 +1,4 @@
-"""The outbox: entries waiting for Redis, the acks that are due, and the flush loop."""
+"""The outbox: entries on their way to Redis, the acks that are due, and the flush loop."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import trio
+
+from .client import Write
 
 if TYPE_CHECKING:
     from .client import Ack, Fields, StreamClient
@@ -17,20 +19,32 @@ __all__ = ["ACK_DELAY", "Outbox"]
 
 #: Acks alone wait this long for entries to travel with (one pipeline, not two).
 ACK_DELAY = 0.005
+#: Writes in flight (sent, not yet confirmed) hold at most this many batches.
+_IN_FLIGHT_BATCHES = 4
 
 
 class Outbox:
     """Entries on their way to Redis, and the acks of handled entries.
 
-    Events are :meth:`queue`\\ d (bounded by ``buffer``) or :meth:`post`\\ ed (never
-    refused) and written by :meth:`run`, the flush loop, one pipeline per round:
-    what one dispatcher batch queued travels together, and the due acks ride along.
-    A remote call's request does not wait for the loop: :meth:`send` writes it at
-    once when the connection is free and nothing is queued ahead of it.  An entry
-    leaves the outbox only once Redis has it, so entries survive a reconnection.
+    Two ways out, both ending in :meth:`StreamClient.submit`, which writes at once:
+
+    * **Queued** (:meth:`queue`, the bridged events): the flush loop (:meth:`run`)
+      takes everything queued when it next runs, so what one dispatcher batch
+      fired travels as one pipeline, up to ``batch`` entries.
+    * **Now** (:meth:`send`, :meth:`post`: remote call requests and replies, dead
+      letters): written from the calling code itself when connected and nothing
+      is queued ahead (else queued, to keep the order), without a wake-up of the
+      flush loop.
+
+    The due acks ride with whatever is written next; alone, they wait
+    :data:`ACK_DELAY` for company, and never hold anything up.  An entry counts as
+    buffered until Redis confirmed it (:meth:`StreamClient.confirm_soon` asks for
+    the confirmations of queued entries at once, of the others after
+    :data:`ACK_DELAY`): writes unconfirmed when a connection fails are queued
+    again, first, for the next one (delivery is at least once).
 
     Args:
-        config: ``buffer``, ``batch`` and ``maxlen``, and the consumer groups.
+        config: ``buffer``, ``batch`` and the consumer groups.
         ledger: the acks that are due come from here.
     """
 
@@ -38,24 +52,22 @@ class Outbox:
         self._config = config
         self._ledger = ledger
         self._entries: deque[tuple[str, Fields]] = deque()
+        self._flights: deque[Write] = deque()  # submitted, not yet confirmed
+        self._flying = 0  # entries in flight
         self._wake = trio.Event()
         self._client: StreamClient | None = None
-        self._writing = False
+        self._idle = False  # the flush loop waits for work
         self._stopping = False
-        #: Entries written to Redis.
+        #: Entries Redis confirmed.
         self.sent = 0
-        #: Pipelines written.
+        #: Confirmed writes that held entries.
         self.batches = 0
         #: Acks Redis confirmed.
         self.acked = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
-
-    @property
-    def writing(self) -> bool:
-        """True while a write is in flight."""
-        return self._writing
+        """Entries not yet confirmed by Redis (queued or in flight)."""
+        return len(self._entries) + self._flying
 
     # -- taking entries (plain code, any time) ---------------------------------------
 
@@ -65,27 +77,36 @@ class Outbox:
         Raises:
             BufferError: ``buffer`` entries already wait for Redis.
         """
-        if len(self._entries) + count > self._config.buffer:
+        if len(self) + count > self._config.buffer:
             raise BufferError(
                 f"{self._config.buffer} events are already waiting for Redis; not sending more"
             )
 
     def queue(self, key: str, fields: Fields) -> None:
-        """Queue an entry for the next write; ``BufferError`` if the buffer is full."""
+        """Queue an entry for the flush loop (no :meth:`reserve` check: do it first)."""
+        self._entries.append((key, fields))
+        self._wake.set()
+
+    def send(self, key: str, fields: Fields) -> None:
+        """Write an entry now (see the class); ``BufferError`` if the buffer is full."""
         self.reserve(1)
         self.post(key, fields)
 
     def post(self, key: str, fields: Fields) -> None:
-        """Queue an entry for the next write (never refused: replies, dead letters)."""
-        self._entries.append((key, fields))
-        self._wake.set()
+        """Write an entry now (see the class); never refused (replies, dead letters)."""
+        client = self._client
+        if client is None or self._entries:
+            self.queue(key, fields)
+            return
+        self._submit(client, [(key, fields)])
+        if self._idle:
+            self._wake.set()  # to have it confirmed, after ACK_DELAY
 
     def ack(self, key: str, entry_id: bytes) -> None:
         """The entry's handlers finished: acknowledge it with the next write."""
-        ledger = self._ledger
-        if not ledger.has_due or self._stopping:
-            self._wake.set()  # the first due ack wakes the loop, which waits ACK_DELAY
-        ledger.handled(key, entry_id)
+        self._ledger.handled(key, entry_id)
+        if self._idle:
+            self._wake.set()
 
     def wake(self) -> None:
         """Make the flush loop look at the outbox again (stopping, for instance)."""
@@ -93,90 +114,87 @@ class Outbox:
 
     # -- writing ---------------------------------------------------------------------
 
-    async def send(self, key: str, fields: Fields) -> None:
-        """Write one entry now if the connection is free and nothing waits ahead of it.
+    def _submit(self, client: StreamClient, entries: list[tuple[str, Fields]]) -> None:
+        due = self._ledger.due()
+        group_of = self._config.group_of
+        acks: list[Ack] = [(key, group_of(key), ids) for key, ids in due.items()]
+        write = Write(entries, acks, due, self._confirmed)
+        self._flights.append(write)
+        self._flying += len(entries)
+        client.submit(write)
 
-        Otherwise (connected or not) it is queued, as :meth:`queue` would.  A failed
-        write puts the entry back at the head of the outbox: the flush loop meets the
-        same failure and the session reconnects.
-
-        Raises:
-            BufferError: it had to be queued and the buffer is full.
-
-        Cancellation: the entry may or may not have reached Redis; the write
-        connection is closed and the session reconnects.
-        """
-        client = self._client
-        if client is None or self._writing or self._entries:
-            self.queue(key, fields)
-            return
-        self._writing = True
-        try:
-            await client.write(((key, fields),), (), self._config.maxlen)
-        except Exception:
-            self._entries.appendleft((key, fields))
-            return
-        finally:
-            self._writing = False
-            if self._entries or self._ledger.has_due or self._stopping:
-                self._wake.set()
-        self.sent += 1
-        self.batches += 1
+    def _confirmed(self, write: Write) -> None:
+        if write.abandoned:
+            return  # its connection failed: it was queued again
+        first = self._flights.popleft()
+        assert first is write, "writes are confirmed in the order they were submitted"
+        count = len(write.entries)
+        self._flying -= count
+        if count:
+            self.sent += count
+            self.batches += 1
+        self.acked += self._ledger.confirmed(write.due)
+        if self._idle and (self._entries or self._stopping):
+            self._wake.set()
 
     async def run(self, client: StreamClient, stopping: Callable[[], bool]) -> None:
-        """The flush loop: write the outbox and the due acks until stopped.
+        """The flush loop: submit what is queued, and the lonely acks, until stopped.
 
-        Returns once ``stopping()`` is true and nothing is left to do: no entry
-        queued, and every entry taken from Redis handled and acknowledged.
+        Queued entries are submitted at once, and their confirmations read as they
+        come.  Acks alone, and the confirmations of writes made from the calling
+        code, wait :data:`ACK_DELAY` first: by then the next write has usually
+        taken both along.  Returns once ``stopping()`` is true and nothing is left
+        to do: nothing queued or in flight, and every entry taken from Redis
+        handled and acknowledged.
 
-        Raises:
-            Exception: whatever ``client`` raised (the session reconnects).
-
-        Cancellation: what was not written stays in the outbox; acks being written
-        are due again.
+        Cancellation: writes not yet confirmed are queued again (their acks due
+        again), for the next connection.
         """
         entries = self._entries
         ledger = self._ledger
+        limit = _IN_FLIGHT_BATCHES * self._config.batch
         self._client = client
+        lingered = False
         try:
             while True:
                 self._stopping = stopping()
-                if self._writing or not (entries or ledger.has_due):
-                    if self._stopping and not self._writing and not ledger.in_flight:
-                        return
-                    self._wake = trio.Event()
-                    await self._wake.wait()
+                if entries and self._flying < limit:
+                    count = min(len(entries), self._config.batch)
+                    self._submit(client, [entries.popleft() for _ in range(count)])
+                    client.confirm_soon()
                     continue
-                if not entries and not self._stopping:
-                    # Acks alone: wait a little for entries to travel with.
-                    self._wake = trio.Event()
-                    with trio.move_on_after(ACK_DELAY):
-                        await self._wake.wait()
-                    if self.writing:  # a remote call's request went first
+                if not entries and (ledger.has_due or self._flights):
+                    if not (self._stopping or lingered):
+                        # Wait a little: the next write takes the acks along.
+                        self._wake = trio.Event()
+                        with trio.move_on_after(ACK_DELAY):
+                            await self._wake.wait()
+                        lingered = True
                         continue
-                await self._write_round(client)
+                    if ledger.has_due:
+                        self._submit(client, [])  # the acks alone
+                    client.confirm_soon()
+                if self._stopping and not (entries or self._flights or ledger.in_flight):
+                    return
+                if entries:
+                    client.confirm_soon()  # no room: the confirmations make some
+                self._wake = trio.Event()
+                self._idle = True
+                try:
+                    await self._wake.wait()
+                finally:
+                    self._idle = False
+                lingered = False
         finally:
             self._client = None
+            self._requeue()
 
-    async def _write_round(self, client: StreamClient) -> None:
-        entries = self._entries
+    def _requeue(self) -> None:
+        """The connection is gone: writes it did not confirm go back, first, in order."""
         ledger = self._ledger
-        batch = [entries[i] for i in range(min(len(entries), self._config.batch))]
-        due = ledger.due()
-        group_of = self._config.group_of
-        acks: list[Ack] = [(key, group_of(key), ids) for key, ids in due.items()]
-        self._writing = True
-        try:
-            await client.write(batch, acks, self._config.maxlen)
-        except BaseException:
-            ledger.unsent(due)  # again after the reconnection
-            raise
-        finally:
-            self._writing = False
-        # Only now: an entry leaves the outbox once Redis has it.
-        for _ in batch:
-            entries.popleft()
-        if batch:
-            self.sent += len(batch)
-            self.batches += 1
-        self.acked += ledger.confirmed(due)
+        for write in reversed(self._flights):
+            write.abandoned = True
+            self._entries.extendleft(reversed(write.entries))
+            ledger.unsent(write.due)
+        self._flights.clear()
+        self._flying = 0

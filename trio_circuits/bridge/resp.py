@@ -2,16 +2,17 @@
 
 :class:`Conversation` is the state of one connection (h11-style: bytes in, bytes
 out, nothing else): commands are packed by ``hiredis.pack_command`` (a pipeline is
-the packed commands joined), replies are parsed by ``hiredis.Reader``.  A
-conversation answers one request (one command or one pipeline) at a time, and a
-request that is abandoned half-way (cancelled, failed) breaks it for good: its
-replies could otherwise be taken for the next request's.
+the packed commands joined), replies are parsed by ``hiredis.Reader`` and matched
+to their requests by order.  A request whose replies will not be read (cancelled,
+failed) breaks the conversation for good: its replies could otherwise be taken for
+the next request's.
 """
 
 from __future__ import annotations
 
 import enum
 import ssl
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -61,8 +62,8 @@ class ProtocolError(RedisError):
 class State(enum.Enum):
     """The states of a :class:`Conversation`."""
 
-    IDLE = "idle"  #: ready for a request
-    WAITING = "waiting"  #: a request was sent; its replies are being read
+    IDLE = "idle"  #: no request waits for replies
+    WAITING = "waiting"  #: requests were sent; their replies are being read
     BROKEN = "broken"  #: a request was abandoned or the peer misbehaved: close it
 
 
@@ -70,77 +71,97 @@ _INCOMPLETE = object()
 
 
 class Conversation:
-    """The protocol state of one connection to Redis.
+    """The protocol state of one connection to Redis: requests out, replies in, in order.
 
-    ``data = conversation.request(packed, count)`` (bytes to send), then
-    ``conversation.receive(chunk)`` for each chunk received, until it returns the
-    ``count`` replies.  Error replies are :class:`ReplyError` instances in the list,
-    not raised: one failed command of a pipeline does not hide the others' replies.
+    ``data = conversation.request(packed, count, token)`` gives the bytes to send for
+    a request of ``count`` packed commands; requests may be pipelined (sent before
+    the replies of earlier ones came).  ``conversation.receive(chunk)`` takes each
+    chunk received and returns the requests it completed, oldest first, as
+    ``(token, replies)``.  Error replies are :class:`ReplyError` instances in the
+    list, not raised: one failed command of a pipeline does not hide the others'.
+
+    Replies are matched to requests by their order alone, so a request whose
+    replies will not be read (its reader was cancelled) must :meth:`abandon` the
+    conversation: every later request then fails, and the connection is replaced.
     """
 
     def __init__(self) -> None:
-        self._reader = hiredis.Reader(
+        self._reader: hiredis.Reader | None = hiredis.Reader(
             protocolError=ProtocolError, replyError=ReplyError, notEnoughData=_INCOMPLETE
         )
-        self._expected = 0
+        self._waiting: deque[tuple[int, Any]] = deque()
         self._replies: list[Any] = []
-        self.state = State.IDLE
 
-    def request(self, packed: bytes, count: int) -> bytes:
+    @property
+    def state(self) -> State:
+        """Where the conversation stands."""
+        if self._reader is None:
+            return State.BROKEN
+        return State.WAITING if self._waiting else State.IDLE
+
+    @property
+    def outstanding(self) -> int:
+        """How many requests wait for their replies."""
+        return len(self._waiting)
+
+    def request(self, packed: bytes, count: int, token: Any = None) -> bytes:
         """Start a request of ``count`` packed commands; returns the bytes to send.
+
+        ``token`` comes back with the request's replies from :meth:`receive`.
 
         Raises:
             ConnectionLost: the conversation is broken (reconnect).
-            RuntimeError: a request is already waiting for its replies.
+            ValueError: ``count`` is less than 1.
         """
-        if self.state is State.BROKEN:
+        if self._reader is None:
             raise ConnectionLost("the connection was abandoned mid-request; reconnect")
-        if self.state is State.WAITING:
-            raise RuntimeError("a request is already waiting for its replies")
         if count < 1:
             raise ValueError("a request has at least one command")
-        self._expected = count
-        self._replies = []
-        self.state = State.WAITING
+        self._waiting.append((count, token))
         return packed
 
-    def receive(self, data: bytes | bytearray) -> list[Any] | None:
-        """Take received bytes; the request's replies once all have come, else ``None``.
+    def receive(self, data: bytes | bytearray) -> list[tuple[Any, list[Any]]]:
+        """Take received bytes; return the requests they completed, ``(token, replies)``.
 
         ``b""`` (the peer closed) breaks the conversation.
 
         Raises:
-            ConnectionLost: the peer closed the connection mid-request.
-            ProtocolError: the bytes are not RESP, or more replies came than asked.
+            ConnectionLost: the peer closed the connection.
+            ProtocolError: the bytes are not RESP, or replies came that nobody asked for.
         """
-        if self.state is not State.WAITING:
-            self.state = State.BROKEN
-            raise ProtocolError(f"{len(data)} bytes received with no request waiting")
-        if not data:
-            self.state = State.BROKEN
-            raise ConnectionLost("Redis closed the connection")
         reader = self._reader
+        if reader is None:
+            raise ConnectionLost("the connection was abandoned mid-request; reconnect")
+        if not data:
+            self.abandon()
+            raise ConnectionLost("Redis closed the connection")
+        done: list[tuple[Any, list[Any]]] = []
+        waiting = self._waiting
         replies = self._replies
         try:
             reader.feed(data)  # type: ignore[arg-type]  # (a bytearray is fine)
-            while len(replies) < self._expected:
-                reply = reader.gets()
-                if reply is _INCOMPLETE:
-                    return None
-                replies.append(reply)
+            while waiting:
+                count, token = waiting[0]
+                while len(replies) < count:
+                    reply = reader.gets()
+                    if reply is _INCOMPLETE:
+                        return done
+                    replies.append(reply)
+                waiting.popleft()
+                done.append((token, replies))
+                replies = self._replies = []
         except ProtocolError:
-            self.state = State.BROKEN
+            self.abandon()
             raise
         if reader.has_data():
-            self.state = State.BROKEN
-            raise ProtocolError("Redis sent more replies than were asked for")
-        self.state = State.IDLE
-        self._replies = []
-        return replies
+            self.abandon()
+            raise ProtocolError("Redis sent replies nobody asked for")
+        return done
 
     def abandon(self) -> None:
-        """The request in flight was interrupted: never use this conversation again."""
-        self.state = State.BROKEN
+        """A request's replies will not be read: never use this conversation again."""
+        self._reader = None
+        self._waiting.clear()
 
 
 # -- commands ----------------------------------------------------------------------
@@ -201,8 +222,10 @@ def entries(raw: Any) -> list[tuple[bytes, dict[bytes, bytes] | None]]:
         entry_id, flat = item
         if flat is None:
             out.append((entry_id, None))
+        elif len(flat) == 4:  # the bridge's own entries: node and event
+            out.append((entry_id, {flat[0]: flat[1], flat[2]: flat[3]}))
         else:
-            it = iter(flat)
+            it = iter(flat)  # (Redis sends field/value pairs: an even count)
             out.append((entry_id, dict(zip(it, it, strict=True))))
     return out
 
