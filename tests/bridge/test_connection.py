@@ -13,7 +13,7 @@ import trio
 import trustme
 
 from trio_circuits import Component, Event, Manager, open_app
-from trio_circuits.bridge import RedisBridge
+from trio_circuits.bridge import RedisBridge, remote
 from trio_circuits.bridge.connection import RedisConnection
 from trio_circuits.bridge.hiredis_client import HiredisBackend
 from trio_circuits.bridge.resp import ConnectionLost, RedisURL, ReplyError
@@ -202,3 +202,73 @@ async def test_bridges_over_unix_sockets_with_acl_users_and_databases(
             assert await check.execute([["XLEN", f"{prefix}:channel:jobs"]]) == [20]
         finally:
             await check.aclose()
+
+
+class blob(Event):
+    """A large bridged event."""
+
+
+class Blobs(Component):
+    channel = "jobs"
+
+    def init(self) -> None:
+        self.got: list[tuple[int, int]] = []
+
+    def blob(self, n: int, data: bytes) -> None:
+        self.got.append((n, len(data)))
+
+
+async def test_writes_larger_than_the_socket_takes_at_once(
+    redis_server: RedisServer, prefix: str, client: str
+) -> None:
+    # 6 MiB of bytes is 8 MiB of JSON: more than a socket's send buffer, so the
+    # rest of the write goes out later, before what was written after it.
+    big = bytes(range(256)) * (6 * 4096)
+    a, b = Manager(), Manager()
+    sender = RedisBridge(
+        redis_server.url, node="a", prefix=prefix, channels=("jobs",), client=client
+    ).register(a)
+    RedisBridge(
+        redis_server.url, node="b", prefix=prefix, channels=("jobs",), client=client
+    ).register(b)
+    blobs = Blobs().register(b)
+    async with open_app(b), open_app(a):
+        a.fire(blob(0, big), "jobs")
+        for n in range(1, 4):
+            a.fire(blob(n, b"small"), "jobs")
+        a.fire(blob(4, big), "jobs")
+        await eventually(lambda: len(blobs.got) == 5, seconds=30)
+        assert blobs.got == [(0, len(big)), (1, 5), (2, 5), (3, 5), (4, len(big))]
+        await eventually(lambda: sender.statistics()["buffered"] == 0)
+
+
+class hello(Event):
+    """Answered remotely."""
+
+
+class Answer(Component):
+    channel = "remote"
+
+    def hello(self) -> str:
+        return "hi"
+
+
+async def test_a_lone_request_and_its_reply_are_confirmed_soon(
+    redis_server: RedisServer, prefix: str, client: str
+) -> None:
+    # Confirmations are read lazily (with the next write), but not for ever.
+    caller, callee = Manager(), Manager()
+    mine = RedisBridge(redis_server.url, node="caller", prefix=prefix, client=client)
+    mine.register(caller)
+    theirs = RedisBridge(redis_server.url, node="callee", prefix=prefix, client=client)
+    theirs.register(callee)
+    Answer().register(callee)
+    async with open_app(callee), open_app(caller):
+        value = await caller.call(remote(hello(), "callee"), timeout=5)
+        assert value.value == "hi"
+        await eventually(lambda: mine.statistics()["buffered"] == 0, seconds=2)
+        await eventually(lambda: theirs.statistics()["buffered"] == 0, seconds=2)
+        await eventually(lambda: mine.statistics()["in_flight"] == 0, seconds=2)
+        await eventually(lambda: theirs.statistics()["in_flight"] == 0, seconds=2)
+        assert mine.statistics()["sent"] == 1  # the request
+        assert theirs.statistics()["sent"] == 1  # the reply

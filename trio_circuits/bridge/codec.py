@@ -108,10 +108,16 @@ class JSONCodec:
         """
         try:
             text = data.decode()
-            if _BYTES_MARK in data:
-                doc = _bytes_decoder.decode(text)
+            decoder = _bytes_decoder if _BYTES_MARK in data else _plain_decoder
+            try:
+                # raw_decode skips decode's two whitespace scans; what it does not
+                # take whole (whitespace around, trailing data) goes the long way.
+                doc, end = decoder.raw_decode(text)
+            except ValueError:
+                doc = decoder.decode(text)
             else:
-                doc = _plain_decoder.decode(text)
+                if end != len(text):
+                    doc = decoder.decode(text)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ValueError(f"not a JSON event: {exc}") from None
         if type(doc) is not dict:
@@ -133,8 +139,12 @@ class JSONCodec:
         event = cls.__new__(cls)
         Event.__init__(event, *args, **kwargs)
         channels = doc.get("channels")
-        if type(channels) is list and all(type(c) is str for c in channels):
-            event.channels = tuple(channels)
+        if type(channels) is list:
+            if len(channels) == 1:  # the common case, without a generator
+                if type(channels[0]) is str:
+                    event.channels = (channels[0],)
+            elif all(type(c) is str for c in channels):
+                event.channels = tuple(channels)
         flags = doc.get("flags")
         if flags is not None:
             if type(flags) is not list or not _FLAG_SET.issuperset(flags):

@@ -30,8 +30,8 @@ class Inlet:
 
     The events fired from Redis are remembered until their handlers finished, so
     that the bridge never sends them back (:meth:`came_from_redis`): a mapping from
-    ``id(event)`` to the event, whose entry goes with the done-callback that also
-    acknowledges it.  The event is not marked in any way.
+    ``id(event)`` to the event and its entry, whose item goes in the done-callback
+    that acknowledges the entry.  The event is not marked in any way.
 
     Args:
         config: key names and this node's name.
@@ -62,7 +62,11 @@ class Inlet:
         self._report = report
         # Held (not weakly): an id cannot be reused while its entry is here, and the
         # entry goes before the dispatcher looks for other references to the event.
-        self._incoming: dict[int, Event] = {}
+        self._incoming: dict[int, tuple[Event, str, bytes]] = {}
+        # The remote calls being served: ``id(event)`` to the caller and call id.
+        self._calls_served: dict[int, tuple[bytes, bytes]] = {}
+        self._on_delivered = self._delivered
+        self._on_served = self._served
         #: Entries taken (not counting re-reads).
         self.received = 0
         #: Entries sent to the dead stream.
@@ -93,43 +97,35 @@ class Inlet:
         except Exception as exc:
             self._dead(key, entry_id, fields, exc)
             return
-        incoming = self._incoming
-        event_id = id(event)
-        incoming[event_id] = event
-        value = self._fire(event, config.streams[key])
-        ack = self._outbox.ack
+        self._incoming[id(event)] = (event, key, entry_id)
+        self._fire(event, config.streams[key]).on_done(self._on_delivered)
 
-        def done(_: Value) -> None:
-            del incoming[event_id]
-            ack(key, entry_id)
-
-        value.on_done(done)
+    def _delivered(self, value: Value) -> None:
+        """The handlers of an event from a channel's stream finished: acknowledge it."""
+        _, key, entry_id = self._incoming.pop(id(value.event))
+        self._outbox.ack(key, entry_id)
 
     def _take_inbox(self, key: str, entry_id: bytes, fields: Fields, event: Event) -> None:
         kind = fields[b"k"]
         call_id = fields[b"id"]
-        outbox = self._outbox
         if kind == b"reply":
-            outbox.ack(key, entry_id)
+            self._outbox.ack(key, entry_id)
             self._calls.settle(call_id, event)
             return
         if kind != b"call":
             raise ValueError(f"unknown inbox entry kind {kind!r}")
         channel = fields[b"c"].decode()
-        caller = fields[b"n"]
-        calls = self._calls
-        ledger = self._ledger
-        incoming = self._incoming
-        event_id = id(event)
-        incoming[event_id] = event
-        value = self._fire(event, channel)
+        self._calls_served[id(event)] = (fields[b"n"], call_id)
+        self._incoming[id(event)] = (event, key, entry_id)
+        self._fire(event, channel).on_done(self._on_served)
 
-        def answer(value: Value) -> None:
-            del incoming[event_id]
-            ledger.handled(key, entry_id)  # its ack travels with the reply, just below
-            calls.reply(caller, call_id, value)
-
-        value.on_done(answer)
+    def _served(self, value: Value) -> None:
+        """The handlers of a remote call's event finished: answer, and acknowledge it."""
+        event_id = id(value.event)
+        _, key, entry_id = self._incoming.pop(event_id)
+        caller, call_id = self._calls_served.pop(event_id)
+        self._ledger.handled(key, entry_id)  # its ack travels with the reply, just below
+        self._calls.reply(caller, call_id, value)
 
     def _dead(self, key: str, entry_id: bytes, fields: Fields, exc: Exception) -> None:
         """An entry that cannot be decoded: report it, keep a copy, acknowledge it."""
