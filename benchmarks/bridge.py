@@ -22,8 +22,8 @@ Each variant measures, from its sender:
   the receiver's handler (ms);
 * ``calls`` -- sequential ``remote`` calls for ``seconds`` (calls/s).
 
-Beside them, in every round, two baselines without the bridge, plain Trio sockets
-with ``hiredis`` in two processes:
+Beside them, two baselines without the bridge, plain Trio sockets with ``hiredis``
+in two processes (the ping-pong just before each variant, the flood once a round):
 
 * ``ping-pong`` -- a stream ping-pong: ``XADD`` to a stream the other process reads
   with a blocked ``XREADGROUP``, which answers the same way (its ``XACK`` pipelined
@@ -32,9 +32,11 @@ with ``hiredis`` in two processes:
   acknowledged; entries/s.
 
 Rounds interleave the variants (the order rotates), and medians over the rounds
-are printed, with each variant's ratio to the baselines of its own round, then
-one JSON line.  ``--spy DIR`` runs the senders and receivers under ``py-spy
-record`` and leaves one collapsed-stack file per process in ``DIR``.
+are printed, with each variant's ratio to the baselines measured beside it, then
+one JSON line (each round's figures go to stderr).  ``CPU per call`` is each
+process's CPU time over the calls.  ``--spy DIR`` runs the senders and receivers
+under ``py-spy record --gil`` and leaves one collapsed-stack file per process in
+``DIR``.
 """
 
 from __future__ import annotations
@@ -422,20 +424,27 @@ def measure(args: argparse.Namespace, url: str) -> None:
     rounds: list[dict[str, dict[str, float]]] = []
     for i in range(args.runs):
         figures: dict[str, dict[str, float]] = {}
-        figures["ping-pong"] = run_ping_pong(url, args.seconds)
+        pings: list[dict[str, float]] = []
         if "throughput" in args.phases:
             figures["flood"] = {"throughput": run_flood(url, args.n)}
         order = variants[i % len(variants) :] + variants[: i % len(variants)]
         for label, client, path in order:
+            # Each variant's own baseline, measured just before it: the load of this
+            # machine changes from one minute to the next.
+            ping = run_ping_pong(url, args.seconds)
+            pings.append(ping)
             result = run_bridge(url, client, args.n, args.seconds, args.phases, path, spy)
             if "calls_per_sec" in result:
-                pp = figures["ping-pong"]["round_trips_per_sec"]
+                pp = ping["round_trips_per_sec"]
+                result["ping_pong"] = pp
                 result["calls_to_ping_pong"] = result["calls_per_sec"] / pp
             if "throughput" in result:
-                result["throughput_to_flood"] = (
-                    result["throughput"] / figures["flood"]["throughput"]
-                )
+                flood = figures["flood"]["throughput"]
+                result["throughput_to_flood"] = result["throughput"] / flood
             figures[label] = result
+        figures["ping-pong"] = {
+            key: statistics.median(ping[key] for ping in pings) for key in pings[0]
+        }
         rounds.append(figures)
         print(f"round {i + 1}: {json.dumps(figures)}", file=sys.stderr, flush=True)
     report(rounds, args)
@@ -469,7 +478,8 @@ def report(rounds: list[dict[str, dict[str, float]]], args: argparse.Namespace) 
         if "calls_per_sec" in m:
             print(
                 f"    sequential remote calls    {m['calls_per_sec']:>10,.0f} calls/s"
-                f"  ({m['calls_to_ping_pong']:.2f} x ping-pong)"
+                f"  ({m['calls_to_ping_pong']:.2f} x the ping-pong beside it,"
+                f" {m['ping_pong']:,.0f}/s)"
             )
             print(
                 f"    CPU per call               caller {m['caller_cpu_us']:.0f} us,"

@@ -61,7 +61,11 @@ class StreamReading(Protocol):
     async def claim(
         self, key: str, group: str, consumer: str, idle_ms: int, start: bytes, count: int
     ) -> tuple[bytes, list[Entry]]:
-        """``XAUTOCLAIM``: take entries idle for ``idle_ms``; returns the next start."""
+        """``XAUTOCLAIM``: take entries idle for ``idle_ms``; returns the next start.
+
+        Cancellation: as :meth:`read`; claimed entries stay pending, claimed by
+        this consumer.
+        """
         ...
 
 
@@ -69,7 +73,11 @@ class StreamClient(Protocol):
     """One connection to Redis, for one session (a reconnection makes a new one)."""
 
     async def create_group(self, key: str, group: str, start: str) -> None:
-        """Create a consumer group (and the stream); an existing group is kept."""
+        """Create a consumer group (and the stream); an existing group is kept.
+
+        Cancellation: the group may or may not have been created (creating it again
+        is harmless).
+        """
         ...
 
     def submit(self, write: Write) -> None:

@@ -116,7 +116,10 @@ class RedisConnection:
         return await self.execute_packed(packed, count)
 
     async def execute_packed(self, packed: bytes, count: int) -> list[Any]:
-        """:meth:`execute` for ``count`` commands already packed."""
+        """:meth:`execute` for ``count`` commands already packed.
+
+        Cancellation: as :meth:`execute`.
+        """
         conversation = self._conversation
         data = conversation.request(packed, count)
         transport = self._transport

@@ -76,6 +76,8 @@ class HiredisBackend:
         Raises:
             ConnectionLost: the timeout passed (or TLS failed).
             OSError, ReplyError: as :meth:`RedisConnection.open`.
+
+        Cancellation: nothing is left open.
         """
         with trio.move_on_after(self._timeout) as scope:
             return await RedisConnection.open(self.url, ssl_context=self._ssl_context)
@@ -88,6 +90,8 @@ class HiredisBackend:
 
         Raises:
             OSError, RedisError: the connection, its TLS or its ``AUTH`` failed.
+
+        Cancellation: the connection's tasks are cancelled and it is closed.
         """
         connection = (await self.open_connection()).pipelined()
         try:
@@ -167,6 +171,8 @@ class HiredisClient:
         Raises:
             ConnectionLost: a blocking read got no reply within its ``BLOCK`` plus
                 :data:`READ_GRACE` seconds.
+
+        Cancellation: the connection is closed.
         """
         connection = await self._backend.open_connection()
         try:

@@ -29,11 +29,17 @@ async def app() -> AsyncIterator[Callable[[M], Awaitable[M]]]:
 
     Returns the root once started (servers bound, ``ready`` fired).  After the test
     each root is stopped cleanly and the fixture waits for it to shut down.
+
+    Cancellation: a test cancelled mid-way still stops its roots on teardown.
     """
     roots: list[Manager] = []
     async with trio.open_nursery() as nursery:
 
         async def start(root: M) -> M:
+            """Run ``root`` in the fixture's nursery; return it once started.
+
+            Cancellation: cancelling the start cancels the root's run.
+            """
             await nursery.start(root.run)
             roots.append(root)
             return root
