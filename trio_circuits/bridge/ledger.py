@@ -61,6 +61,8 @@ class Ledger:
 
     def confirmed(self, due: dict[str, list[bytes]]) -> int:
         """Redis has the acks: forget those entries.  Returns how many."""
+        if not due:
+            return 0
         count = 0
         for key, ids in due.items():
             taken = self._taken[key]
