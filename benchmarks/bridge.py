@@ -23,11 +23,13 @@ Each variant measures, from its sender:
 * ``calls`` -- sequential ``remote`` calls for ``seconds`` (calls/s).
 
 Beside them, two baselines without the bridge, plain Trio sockets with ``hiredis``
-in two processes (the ping-pong just before each variant, the flood once a round):
+in two processes:
 
 * ``ping-pong`` -- a stream ping-pong: ``XADD`` to a stream the other process reads
   with a blocked ``XREADGROUP``, which answers the same way (its ``XACK`` pipelined
-  with its ``XADD``); round trips/s.  A remote call is this plus the bridge's work;
+  with its ``XADD``); round trips/s.  A remote call is this plus the bridge's work.
+  The sender runs it itself, in slices alternating with its slices of remote
+  calls, against a ``pong`` process: both figures see the same load;
 * ``flood`` -- pipelines of 512 ``XADD``\\ s read by ``XREADGROUP COUNT 512`` and
   acknowledged; entries/s.
 
@@ -58,6 +60,8 @@ import hiredis
 import trio
 
 PAYLOAD = "x" * 64
+#: The calls phase alternates this many slices of remote calls and of ping-pong.
+SLICES = 6
 HERE = Path(__file__).resolve()
 
 
@@ -130,7 +134,9 @@ def receiver(url: str, prefix: str, client: str) -> None:
     trio_circuits.run(root)
 
 
-async def sender(url: str, prefix: str, client: str, n: int, seconds: float, phases: str) -> None:
+async def sender(
+    url: str, prefix: str, client: str, n: int, seconds: float, phases: str, pong_key: str
+) -> None:
     import trio_circuits
     from trio_circuits import Event, Manager
     from trio_circuits.bridge import RedisBridge, remote
@@ -189,17 +195,33 @@ async def sender(url: str, prefix: str, client: str, n: int, seconds: float, pha
             results["p99_ms"] = got["p99"] * 1000
 
         if "calls" in phases:
-            calls = 0
+            # Slices of remote calls alternate with slices of the plain ping-pong,
+            # from this same process: both see the same load of the machine.
+            pingpong = await PingPong.open(url, pong_key)
+            calls = trips = 0
+            call_time = trip_time = call_cpu = trip_cpu = 0.0
             remote_cpu = (await collect())["cpu"]
-            cpu = time.process_time()
-            begin = time.monotonic()
-            deadline = begin + seconds
-            while time.monotonic() < deadline:
-                await root.call(remote(ping(), "receiver"), timeout=10)
-                calls += 1
-            results["calls_per_sec"] = calls / (time.monotonic() - begin)
-            # CPU per call: this process's, and the receiver's (one more call: report).
-            results["caller_cpu_us"] = (time.process_time() - cpu) / calls * 1e6
+            for _ in range(SLICES):
+                cpu, begin = time.process_time(), time.monotonic()
+                while time.monotonic() < begin + seconds / SLICES:
+                    await pingpong.trip()
+                    trips += 1
+                trip_time += time.monotonic() - begin
+                trip_cpu += time.process_time() - cpu
+                cpu, begin = time.process_time(), time.monotonic()
+                while time.monotonic() < begin + seconds / SLICES:
+                    await root.call(remote(ping(), "receiver"), timeout=10)
+                    calls += 1
+                call_time += time.monotonic() - begin
+                call_cpu += time.process_time() - cpu
+            await pingpong.stop()
+            results["calls_per_sec"] = calls / call_time
+            results["ping_pong"] = trips / trip_time
+            results["ping_pong_cpu_us"] = trip_cpu / trips * 1e6
+            # CPU per call: this process's, and the receiver's.  The receiver's counts
+            # from one report to the next: one more call, and idle while the
+            # ping-pong ran.
+            results["caller_cpu_us"] = call_cpu / calls * 1e6
             remote_cpu = (await collect())["cpu"] - remote_cpu
             results["callee_cpu_us"] = remote_cpu / (calls + 1) * 1e6
     print(json.dumps(results), flush=True)
@@ -251,29 +273,35 @@ async def pong(url: str, key: str) -> None:
         )
 
 
-async def ping_side(url: str, key: str, seconds: float) -> None:
-    reader, writer = await Plain.open(url), await Plain.open(url)
-    ping_key, pong_key = f"{key}:ping", f"{key}:pong"
-    await writer.execute(("XGROUP", "CREATE", pong_key, "g", "$", "MKSTREAM"))
-    body = json.dumps({"name": "ping", "args": [], "channels": ["remote"]}).encode()
-    trips = 0
-    previous: bytes | None = None
-    cpu = time.process_time()
-    begin = time.monotonic()
-    while time.monotonic() < begin + seconds:
-        commands: list[tuple[Any, ...]] = [("XADD", ping_key, "*", "e", body)]
-        if previous is not None:
-            commands.append(("XACK", pong_key, "g", previous))
-        await writer.execute(*commands)
-        (reply,) = await reader.execute(
-            ("XREADGROUP", "GROUP", "g", "ping", "COUNT", 1, "BLOCK", 0, "STREAMS", pong_key, ">")
-        )
-        previous = reply[0][1][0][0]
-        trips += 1
-    elapsed = time.monotonic() - begin
-    cpu_us = (time.process_time() - cpu) / trips * 1e6
-    await writer.execute(("XADD", ping_key, "*", "e", b"stop"))
-    print(json.dumps({"round_trips_per_sec": trips / elapsed, "cpu_us": cpu_us}), flush=True)
+class PingPong:
+    """The ping side of the plain ping-pong (the other side is the ``pong`` role)."""
+
+    def __init__(self, reader: Plain, writer: Plain, key: str) -> None:
+        self.reader, self.writer = reader, writer
+        self.ping_key, self.pong_key = f"{key}:ping", f"{key}:pong"
+        self.body = json.dumps({"name": "ping", "args": [], "channels": ["remote"]}).encode()
+        self.previous: bytes | None = None
+
+    @classmethod
+    async def open(cls, url: str, key: str) -> PingPong:
+        self = cls(await Plain.open(url), await Plain.open(url), key)
+        await self.writer.execute(("XGROUP", "CREATE", self.pong_key, "g", "$", "MKSTREAM"))
+        return self
+
+    async def trip(self) -> None:
+        """One round trip: XADD (with the XACK of the previous answer), then the answer."""
+        commands: list[tuple[Any, ...]] = [("XADD", self.ping_key, "*", "e", self.body)]
+        if self.previous is not None:
+            commands.append(("XACK", self.pong_key, "g", self.previous))
+        await self.writer.execute(*commands)
+        read = ("XREADGROUP", "GROUP", "g", "ping", "COUNT", 1, "BLOCK", 0, "STREAMS")
+        (reply,) = await self.reader.execute((*read, self.pong_key, ">"))
+        self.previous = reply[0][1][0][0]
+
+    async def stop(self) -> None:
+        await self.writer.execute(("XADD", self.ping_key, "*", "e", b"stop"))
+        await self.reader.stream.aclose()
+        await self.writer.stream.aclose()
 
 
 async def sink(url: str, key: str, n: int) -> None:
@@ -365,37 +393,22 @@ def run_bridge(
 ) -> dict[str, float]:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     common = ["--redis", url, "--prefix", prefix, "--client", client]
+    pong_key = f"{prefix}-pp"
+    other = spawn("pong", ["--redis", url, "--prefix", pong_key])
     rec = spawn("receiver", common, path, spy)
     try:
+        assert expect(other) == "ready"
         assert expect(rec) == "ready"
-        send = spawn(
-            "sender",
-            [*common, "--n", str(n), "--seconds", str(seconds), "--phases", phases],
-            path,
-            spy,
-        )
+        args = [*common, "--n", str(n), "--seconds", str(seconds), "--phases", phases]
+        send = spawn("sender", [*args, "--pong", pong_key], path, spy)
         try:
             result: dict[str, float] = json.loads(expect(send, timeout=300))
         finally:
             finish(send)
     finally:
         finish(rec, interrupt=True)
+        finish(other, interrupt=True)
     return result
-
-
-def run_ping_pong(url: str, seconds: float) -> dict[str, float]:
-    key = f"bench-pp-{uuid.uuid4().hex[:8]}"
-    other = spawn("pong", ["--redis", url, "--prefix", key])
-    try:
-        assert expect(other) == "ready"
-        ping = spawn("ping", ["--redis", url, "--prefix", key, "--seconds", str(seconds)])
-        try:
-            result = json.loads(expect(ping, timeout=120))
-        finally:
-            finish(ping)
-    finally:
-        finish(other)
-    return {k: float(v) for k, v in result.items()}
 
 
 def run_flood(url: str, n: int) -> float:
@@ -424,27 +437,17 @@ def measure(args: argparse.Namespace, url: str) -> None:
     rounds: list[dict[str, dict[str, float]]] = []
     for i in range(args.runs):
         figures: dict[str, dict[str, float]] = {}
-        pings: list[dict[str, float]] = []
         if "throughput" in args.phases:
             figures["flood"] = {"throughput": run_flood(url, args.n)}
         order = variants[i % len(variants) :] + variants[: i % len(variants)]
         for label, client, path in order:
-            # Each variant's own baseline, measured just before it: the load of this
-            # machine changes from one minute to the next.
-            ping = run_ping_pong(url, args.seconds)
-            pings.append(ping)
             result = run_bridge(url, client, args.n, args.seconds, args.phases, path, spy)
             if "calls_per_sec" in result:
-                pp = ping["round_trips_per_sec"]
-                result["ping_pong"] = pp
-                result["calls_to_ping_pong"] = result["calls_per_sec"] / pp
+                result["calls_to_ping_pong"] = result["calls_per_sec"] / result["ping_pong"]
             if "throughput" in result:
                 flood = figures["flood"]["throughput"]
                 result["throughput_to_flood"] = result["throughput"] / flood
             figures[label] = result
-        figures["ping-pong"] = {
-            key: statistics.median(ping[key] for ping in pings) for key in pings[0]
-        }
         rounds.append(figures)
         print(f"round {i + 1}: {json.dumps(figures)}", file=sys.stderr, flush=True)
     report(rounds, args)
@@ -457,13 +460,10 @@ def report(rounds: list[dict[str, dict[str, float]]], args: argparse.Namespace) 
         keys = rounds[0][label]
         medians[label] = {k: statistics.median(r[label][k] for r in rounds) for k in keys}
     print(f"Redis bridge, 2 processes, median of {len(rounds)} round(s), n={args.n}:")
-    pp = medians["ping-pong"]["round_trips_per_sec"]
-    pp_cpu = medians["ping-pong"]["cpu_us"]
-    print(f"  plain hiredis ping-pong      {pp:>10,.0f} round trips/s  ({pp_cpu:.0f} us CPU each)")
     if "flood" in medians:
         print(f"  plain hiredis flood          {medians['flood']['throughput']:>10,.0f} entries/s")
     for label in labels:
-        if label in ("ping-pong", "flood"):
+        if label == "flood":
             continue
         m = medians[label]
         print(f"  {label}:")
@@ -478,8 +478,11 @@ def report(rounds: list[dict[str, dict[str, float]]], args: argparse.Namespace) 
         if "calls_per_sec" in m:
             print(
                 f"    sequential remote calls    {m['calls_per_sec']:>10,.0f} calls/s"
-                f"  ({m['calls_to_ping_pong']:.2f} x the ping-pong beside it,"
-                f" {m['ping_pong']:,.0f}/s)"
+                f"  ({m['calls_to_ping_pong']:.2f} x the ping-pong beside it)"
+            )
+            print(
+                f"    plain hiredis ping-pong    {m['ping_pong']:>10,.0f} round trips/s"
+                f"  ({m['ping_pong_cpu_us']:.0f} us CPU each, ping side)"
             )
             print(
                 f"    CPU per call               caller {m['caller_cpu_us']:.0f} us,"
@@ -503,15 +506,23 @@ def main() -> None:
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--pong", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "receiver":
         receiver(args.redis, args.prefix, args.client)
     elif args.role == "sender":
-        trio.run(sender, args.redis, args.prefix, args.client, args.n, args.seconds, args.phases)
+        trio.run(
+            sender,
+            args.redis,
+            args.prefix,
+            args.client,
+            args.n,
+            args.seconds,
+            args.phases,
+            args.pong,
+        )
     elif args.role == "pong":
         trio.run(pong, args.redis, args.prefix)
-    elif args.role == "ping":
-        trio.run(ping_side, args.redis, args.prefix, args.seconds)
     elif args.role == "sink":
         trio.run(sink, args.redis, args.prefix, args.n)
     elif args.role == "flood":
