@@ -22,9 +22,9 @@ their replies travel (:class:`~.calls.RemoteCalls`).
 
 The :class:`~.session.Session` owns the connection's life: when Redis goes away it
 fires ``error(err)``, reconnects with backoff and resumes: the consumer groups
-remember what was read, the outbox keeps what was not written yet, and entries
-delivered but not acknowledged are read again.  Delivery is at least once: a
-pipeline cut by a failure may be written twice.
+remember what was read, the outbox keeps what Redis had not confirmed yet, and
+entries delivered but not acknowledged are read again.  Delivery is at least once:
+what was written but not confirmed before a failure is written again.
 
 Two clients: the lean one (:mod:`.hiredis_client`: Trio sockets, ``hiredis`` to
 pack and parse) for one Redis node, and ``coredis`` for Redis Cluster and as a

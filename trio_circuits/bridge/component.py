@@ -82,6 +82,11 @@ class RedisBridge(BaseComponent):
     Raises:
         ValueError: a setting is out of range, or settings contradict each other.
 
+    Attributes:
+        config: the validated settings and key names
+            (:class:`~trio_circuits.bridge.config.Config`).
+        codec: the codec in use.
+
     Stopping: reading stops, handlers of events already taken may finish and are
     acknowledged, and the outbox is flushed, all within the application's
     ``close_timeout``; cancellation beyond it leaves unacknowledged entries pending
