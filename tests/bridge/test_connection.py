@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 import trustme
 
 from trio_circuits import Component, Event, Manager, open_app
 from trio_circuits.bridge import RedisBridge, remote
-from trio_circuits.bridge.connection import RedisConnection
+from trio_circuits.bridge.connection import PipelinedConnection, RedisConnection
 from trio_circuits.bridge.hiredis_client import HiredisBackend
-from trio_circuits.bridge.resp import ConnectionLost, RedisURL, ReplyError
+from trio_circuits.bridge.resp import ConnectionLost, Conversation, RedisURL, ReplyError
+from trio_circuits.bridge.transport import Transport
 from trio_circuits.testing import RedisServer
 
 from .conftest import eventually, tls_front
@@ -272,3 +274,36 @@ async def test_a_lone_request_and_its_reply_are_confirmed_soon(
         await eventually(lambda: theirs.statistics()["in_flight"] == 0, seconds=2)
         assert mine.statistics()["sent"] == 1  # the request
         assert theirs.statistics()["sent"] == 1  # the reply
+
+
+async def test_bytes_written_while_the_rest_of_a_write_drains_wait_behind_it() -> None:
+    # A peer that reads slowly: the big write is half in the socket, half waiting;
+    # a small write made while the socket has room again must not overtake it.
+    near, far = socket.socketpair()
+    with near, far:
+        trio.socket.from_stdlib_socket(near)  # non-blocking, as the transport needs
+        far.setblocking(False)
+        connection = PipelinedConnection(Transport(near, None), Conversation())
+        big = b"B" * 8_000_000
+        got = bytearray()
+
+        def read_some(limit: int) -> None:
+            while len(got) < limit:
+                try:
+                    chunk = far.recv(1 << 20)
+                except BlockingIOError:
+                    return
+                got.extend(chunk)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(connection.drain)
+            connection.send_nowait(big, 1, lambda replies: None)
+            await trio.testing.wait_all_tasks_blocked()  # drain waits for room
+            read_some(1_000_000)  # room again, and the drain task not run yet
+            connection.send_nowait(b"SMALL", 1, lambda replies: None)
+            with trio.fail_after(10):
+                while len(got) < len(big) + 5:
+                    read_some(len(big) + 5)
+                    await trio.sleep(0.001)
+            nursery.cancel_scope.cancel()
+        assert bytes(got) == big + b"SMALL"

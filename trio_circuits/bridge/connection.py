@@ -231,13 +231,23 @@ class PipelinedConnection:
         Cancellation: bytes not yet sent stay unsent (the connection is replaced).
         """
         transport = self._transport
+        out = self._out
         try:
             while True:
                 await self._out_ready.wait()
                 self._out_ready = trio.Event()
-                while self._out:
-                    data, self._out = self._out, bytearray()
-                    await transport.send_all(data)
+                while out:
+                    if transport.tls:
+                        # send_nowait always appends on TLS: taking the bytes out
+                        # cannot let later ones overtake them.
+                        data = bytes(out)
+                        out.clear()
+                        await transport.send_all(data)
+                        continue
+                    # Plain: the bytes stay in ``out`` until the socket took them, so
+                    # that send_nowait keeps appending behind them meanwhile.
+                    await transport.wait_writable()
+                    del out[: transport.send_nowait(out)]
         except BaseException as exc:
             self._fail(exc)
             lost = _lost(exc)

@@ -111,6 +111,13 @@ class Transport:
                 continue
             view = view[sent:]
 
+    async def wait_writable(self) -> None:
+        """Wait until the socket takes bytes again (plain sockets).
+
+        Cancellation: nothing happens to the socket.
+        """
+        await trio.lowlevel.wait_writable(self._sock)
+
     def send_nowait(self, data: bytes | bytearray | memoryview) -> int:
         """Send what the socket takes now (plain sockets); returns how many bytes.
 
