@@ -59,7 +59,7 @@ class Work(Component):
         self.fire(joined(self.node), "results")
 
 
-def worker(url: str, prefix: str, node: str) -> None:
+def worker(url: str, prefix: str, node: str, client: str) -> None:
     """Run one worker until SIGINT."""
     root = Manager()
     RedisBridge(
@@ -69,6 +69,7 @@ def worker(url: str, prefix: str, node: str) -> None:
         group="workers",
         channels=("jobs", "results"),
         batch=8,  # take few jobs at a time, so that the group shares them out
+        client=client,
     ).register(root)
     Work(node=node).register(root)
     trio_circuits.run(root)
@@ -109,16 +110,18 @@ class Results(Component):
             self.finished.set()
 
 
-async def produce(url: str, workers: int, jobs: int) -> int:
+async def produce(url: str, workers: int, jobs: int, client: str) -> int:
     prefix = f"bridge-workers-{uuid.uuid4().hex[:8]}"
     root = Manager()
-    RedisBridge(url, node="producer", prefix=prefix, channels=("jobs", "results")).register(root)
+    RedisBridge(
+        url, node="producer", prefix=prefix, channels=("jobs", "results"), client=client
+    ).register(root)
     results = Results(total=jobs).register(root)
     async with trio_circuits.open_app(root), trio.open_nursery() as nursery:
         procs = []
         for i in range(workers):
             command = [sys.executable, __file__, "--redis", url, "--prefix", prefix]
-            command += ["--worker", f"worker-{i + 1}"]
+            command += ["--worker", f"worker-{i + 1}", "--client", client]
             procs.append(await nursery.start(_run_process, command))
         results.expected = workers
         with trio.fail_after(30):
@@ -162,19 +165,22 @@ def main() -> int:
     parser.add_argument("--redis", help="a Redis URL (default: start a local redis-server)")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=300)
+    parser.add_argument(
+        "--client", default="hiredis", choices=("hiredis", "coredis"), help="the Redis client"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.redis, args.prefix, args.worker)
+        worker(args.redis, args.prefix, args.worker, args.client)
         return 0
     if args.redis:
-        return trio.run(produce, args.redis, args.workers, args.jobs)
+        return trio.run(produce, args.redis, args.workers, args.jobs, args.client)
     from trio_circuits.testing import RedisServer  # the embedded server: a test helper
 
     with RedisServer() as server:
         print(f"redis-server started on port {server.port} (pid {os.getpid()} owns it)")
-        return trio.run(produce, server.url, args.workers, args.jobs)
+        return trio.run(produce, server.url, args.workers, args.jobs, args.client)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ssl
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -31,3 +33,40 @@ async def eventually(check: Callable[[], bool], seconds: float = 10) -> None:
     with trio.fail_after(seconds):
         while not check():  # noqa: ASYNC110
             await trio.sleep(0.01)
+
+
+@pytest.fixture(params=["hiredis", "coredis"])
+def client(request: pytest.FixtureRequest) -> str:
+    """Which Redis client the bridges of a test use: every bridge test runs on both."""
+    name: str = request.param
+    return name
+
+
+async def tls_front(
+    redis_port: int, context: ssl.SSLContext, *, task_status: trio.TaskStatus[int]
+) -> None:
+    """A real TLS endpoint in front of the plaintext redis-server (its binary has no TLS).
+
+    ``port = await nursery.start(tls_front, redis_port, server_context)``.
+    """
+
+    async def pump(source: trio.abc.Stream, sink: trio.abc.Stream) -> None:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            while data := await source.receive_some(65536):
+                await sink.send_all(data)
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await sink.aclose()
+
+    async def serve(client: trio.SSLStream[trio.SocketStream]) -> None:
+        backend = await trio.open_tcp_stream("127.0.0.1", redis_port)
+        async with backend, trio.open_nursery() as nursery:
+            nursery.start_soon(pump, client, backend)
+            nursery.start_soon(pump, backend, client)
+
+    listeners = await trio.open_ssl_over_tcp_listeners(0, context, host="127.0.0.1")
+    transport = listeners[0].transport_listener
+    assert isinstance(transport, trio.SocketListener)
+    port: int = transport.socket.getsockname()[1]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(trio.serve_listeners, serve, listeners)
+        task_status.started(port)

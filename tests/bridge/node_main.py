@@ -1,4 +1,4 @@
-"""A bridged node in its own process, for the tests: ``python node_main.py URL PREFIX NODE MODE``.
+"""A bridged node in its own process: ``python node_main.py URL PREFIX NODE MODE CLIENT``.
 
 MODE ``answer``: answers ``hello(name)`` on ``remote`` and reports ``job``s on
 ``jobs`` as ``done(n, node)`` on ``results``.  MODE ``hang``: takes ``job``s from the
@@ -57,11 +57,13 @@ class Status(Component):
 
 
 def main() -> None:
-    url, prefix, node, mode = sys.argv[1:5]
+    url, prefix, node, mode, client = sys.argv[1:6]
     root = Manager()
     group = "workers" if mode == "hang" else None
     channels = ("jobs",) if mode == "hang" else ("remote", "jobs", "results")
-    RedisBridge(url, node=node, prefix=prefix, group=group, channels=channels).register(root)
+    RedisBridge(
+        url, node=node, prefix=prefix, group=group, channels=channels, client=client
+    ).register(root)
     Answerer().register(root)
     (Hang() if mode == "hang" else Jobs()).register(root)
     Status().register(root)

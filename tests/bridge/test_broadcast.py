@@ -8,9 +8,8 @@ import pytest
 import trio
 
 from trio_circuits import Component, Event, Manager
-from trio_circuits._redis_server import create_cluster
 from trio_circuits.bridge import RedisBridge, remote
-from trio_circuits.testing import RedisServer, Watcher
+from trio_circuits.testing import RedisServer, Watcher, create_cluster
 
 from .conftest import eventually
 
@@ -37,11 +36,11 @@ def node(url: str, prefix: str, name: str, **kwargs: Any) -> tuple[Manager, Redi
 
 
 async def test_every_node_gets_every_event_in_order(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
-    a, _, rec_a = node(redis_server.url, prefix, "a")
-    b, _, rec_b = node(redis_server.url, prefix, "b")
-    c, _, rec_c = node(redis_server.url, prefix, "c")
+    a, _, rec_a = node(redis_server.url, prefix, "a", client=client)
+    b, _, rec_b = node(redis_server.url, prefix, "b", client=client)
+    c, _, rec_c = node(redis_server.url, prefix, "c", client=client)
     watchers = [Watcher(root) for root in (a, b, c)]
     for root in (a, b, c):
         await app(root)
@@ -63,10 +62,10 @@ async def test_every_node_gets_every_event_in_order(
 
 
 async def test_arguments_travel_as_json_with_bytes(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
-    a, _, _ = node(redis_server.url, prefix, "a")
-    b, _, _ = node(redis_server.url, prefix, "b")
+    a, _, _ = node(redis_server.url, prefix, "a", client=client)
+    b, _, _ = node(redis_server.url, prefix, "b", client=client)
     await app(a)
     await app(b)
     watcher = Watcher(b)
@@ -78,10 +77,10 @@ async def test_arguments_travel_as_json_with_bytes(
 
 
 async def test_only_bridged_channels_travel(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
-    a, _, _ = node(redis_server.url, prefix, "a", channels=("remote", "jobs"))
-    b, _, rec_b = node(redis_server.url, prefix, "b", channels=("remote", "jobs"))
+    a, _, _ = node(redis_server.url, prefix, "a", channels=("remote", "jobs"), client=client)
+    b, _, rec_b = node(redis_server.url, prefix, "b", channels=("remote", "jobs"), client=client)
     await app(a)
     await app(b)
     watcher = Watcher(b)
@@ -97,10 +96,10 @@ async def test_only_bridged_channels_travel(
 
 
 async def test_follow_up_flags_travel_and_follow_ups_stay_local(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
-    a, _, _ = node(redis_server.url, prefix, "a")
-    b, _, _ = node(redis_server.url, prefix, "b")
+    a, _, _ = node(redis_server.url, prefix, "a", client=client)
+    b, _, _ = node(redis_server.url, prefix, "b", client=client)
     await app(a)
     await app(b)
     watch_a, watch_b = Watcher(a), Watcher(b)
@@ -117,13 +116,13 @@ async def test_follow_up_flags_travel_and_follow_ups_stay_local(
 
 
 async def test_a_node_that_joins_later_does_not_replay_history(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
-    a, bridge_a, _ = node(redis_server.url, prefix, "a")
+    a, bridge_a, _ = node(redis_server.url, prefix, "a", client=client)
     await app(a)
     a.fire(hello("before"), "remote")
     await eventually(lambda: bridge_a.statistics()["sent"] == 1)
-    b, _, rec_b = node(redis_server.url, prefix, "b")
+    b, _, rec_b = node(redis_server.url, prefix, "b", client=client)
     await app(b)
     a.fire(hello("after"), "remote")
     await eventually(lambda: rec_b.got == ["after"])

@@ -31,16 +31,22 @@ class Worker(Component):
         self.done.append(n)
 
 
-def worker(url: str, prefix: str, name: str, delay: float = 0, **kwargs: Any) -> Manager:
+def worker(
+    url: str, prefix: str, name: str, client: str, delay: float = 0, **kwargs: Any
+) -> Manager:
     root = Manager()
-    RedisBridge(url, node=name, prefix=prefix, channels=("jobs",), **kwargs).register(root)
+    RedisBridge(
+        url, node=name, prefix=prefix, channels=("jobs",), client=client, **kwargs
+    ).register(root)
     Worker(delay=delay).register(root)
     return root
 
 
-def producer(url: str, prefix: str, **kwargs: Any) -> tuple[Manager, RedisBridge]:
+def producer(url: str, prefix: str, client: str, **kwargs: Any) -> tuple[Manager, RedisBridge]:
     root = Manager()
-    bridge = RedisBridge(url, node="producer", prefix=prefix, channels=("jobs",), **kwargs)
+    bridge = RedisBridge(
+        url, node="producer", prefix=prefix, channels=("jobs",), client=client, **kwargs
+    )
     bridge.register(root)
     return root, bridge
 
@@ -55,11 +61,13 @@ async def pending(url: str, key: str, group: str) -> int:
         return int(summary.pending)  # type: ignore[union-attr]
 
 
-async def test_a_group_shares_the_work(app: Any, redis_server: RedisServer, prefix: str) -> None:
+async def test_a_group_shares_the_work(
+    app: Any, redis_server: RedisServer, prefix: str, client: str
+) -> None:
     url = redis_server.url
-    w1 = worker(url, prefix, "w1", delay=0.001, group="workers")
-    w2 = worker(url, prefix, "w2", delay=0.001, group="workers")
-    source, _ = producer(url, prefix)
+    w1 = worker(url, prefix, "w1", client, delay=0.001, group="workers")
+    w2 = worker(url, prefix, "w2", client, delay=0.001, group="workers")
+    source, _ = producer(url, prefix, client)
     for root in (w1, w2, source):
         await app(root)
     for n in range(300):
@@ -72,29 +80,29 @@ async def test_a_group_shares_the_work(app: Any, redis_server: RedisServer, pref
 
 
 async def test_a_work_queue_keeps_jobs_until_a_worker_comes(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
     url = redis_server.url
     # The group exists (a worker ran once), then jobs are queued with no worker.
-    first = worker(url, prefix, "w1", group="workers")
+    first = worker(url, prefix, "w1", client, group="workers")
     await app(first)
     first.stop()
-    source, bridge = producer(url, prefix)
+    source, bridge = producer(url, prefix, client)
     await app(source)
     for n in range(10):
         source.fire(job(n), "jobs")
     await eventually(lambda: bridge.statistics()["sent"] == 10)
-    late = worker(url, prefix, "w2", group="workers")
+    late = worker(url, prefix, "w2", client, group="workers")
     await app(late)
     await eventually(lambda: sorted(done_by(late)) == list(range(10)))
 
 
 async def test_entries_are_acknowledged_after_async_handlers_finish(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
     url = redis_server.url
-    slow = worker(url, prefix, "w1", delay=0.5, group="workers")
-    source, _ = producer(url, prefix)
+    slow = worker(url, prefix, "w1", client, delay=0.5, group="workers")
+    source, _ = producer(url, prefix, client)
     await app(slow)
     await app(source)
     key = f"{prefix}:channel:jobs"
@@ -112,7 +120,7 @@ def bridge_of(root: Manager) -> RedisBridge:
 
 
 async def test_one_dispatcher_batch_is_one_pipeline(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
     class burst(Event):
         pass
@@ -122,9 +130,9 @@ async def test_one_dispatcher_batch_is_one_pipeline(
             for n in range(100):
                 self.fire(job(n), "jobs")
 
-    source, bridge = producer(redis_server.url, prefix)
+    source, bridge = producer(redis_server.url, prefix, client)
     Burst().register(source)
-    sink = worker(redis_server.url, prefix, "sink")
+    sink = worker(redis_server.url, prefix, "sink", client)
     await app(source)
     await app(sink)
     await source.call(burst())
@@ -146,35 +154,35 @@ async def test_one_dispatcher_batch_is_one_pipeline(
     ],
 )
 async def test_a_malformed_entry_goes_to_the_dead_stream(
-    app: Any, redis_server: RedisServer, prefix: str, fields: dict[bytes, bytes]
+    app: Any, redis_server: RedisServer, prefix: str, fields: dict[bytes, bytes], client: str
 ) -> None:
     url = redis_server.url
-    sink = worker(url, prefix, "sink")
+    sink = worker(url, prefix, "sink", client)
     await app(sink)
     watcher = Watcher(sink)
     key = f"{prefix}:channel:jobs"
-    async with coredis.Redis.from_url(url) as client:
-        bad_id = await client.xadd(key, fields)
+    async with coredis.Redis.from_url(url) as redis:
+        bad_id = await redis.xadd(key, fields)
         report = await watcher.wait("error", "bridge")
         assert isinstance(report.args[0], (ValueError, KeyError))
         await eventually(lambda: bridge_of(sink).statistics()["acked"] == 1)
         assert await pending(url, key, "sink") == 0
         await eventually(lambda: bridge_of(sink).statistics()["sent"] == 1)
-        dead = await client.xrange(f"{prefix}:dead")
+        dead = await redis.xrange(f"{prefix}:dead")
         assert len(dead) == 1
         copy = dead[0].field_values
         assert copy[b"stream"] == key.encode()
         assert copy[b"id"] == bad_id
         assert all(copy[k] == v for k, v in fields.items())
         # The bridge keeps running.
-        await client.xadd(key, {b"n": b"intruder", b"e": b'{"name":"job","args":[7]}'})
+        await redis.xadd(key, {b"n": b"intruder", b"e": b'{"name":"job","args":[7]}'})
     await eventually(lambda: done_by(sink) == [7])
 
 
-async def test_events_wait_while_redis_is_away(app: Any, prefix: str) -> None:
+async def test_events_wait_while_redis_is_away(app: Any, prefix: str, client: str) -> None:
     server = RedisServer(aof=True)
     try:
-        source, bridge = producer(server.url, prefix, buffer=50)
+        source, bridge = producer(server.url, prefix, client, buffer=50)
         watcher = Watcher(source)
         with trio.fail_after(5):
             await app(source)  # Redis is not there: the application starts anyway
@@ -188,8 +196,8 @@ async def test_events_wait_while_redis_is_away(app: Any, prefix: str) -> None:
         await trio.to_thread.run_sync(server.start)
         await watcher.wait("ready", "bridge", timeout=10)
         await eventually(lambda: bridge.statistics()["sent"] == 50)
-        async with coredis.Redis.from_url(server.url) as client:
-            entries = await client.xrange(f"{prefix}:channel:jobs")
+        async with coredis.Redis.from_url(server.url) as redis:
+            entries = await redis.xrange(f"{prefix}:channel:jobs")
         assert [e.field_values[b"e"] for e in entries] == [
             f'{{"name":"job","args":[{n}],"channels":["jobs"]}}'.encode() for n in range(50)
         ]

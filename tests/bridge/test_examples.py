@@ -30,8 +30,8 @@ def test_bridge_workers_with_an_embedded_redis() -> None:
     assert lines[-1] == "workers stopped: exit codes [0, 0]"
 
 
-def test_bridge_workers_against_an_existing_redis(redis_server: RedisServer) -> None:
-    result = run("--redis", redis_server.url, "--workers", "1", "--jobs", "20")
+def test_bridge_workers_against_an_existing_redis(redis_server: RedisServer, client: str) -> None:
+    result = run("--redis", redis_server.url, "--workers", "1", "--jobs", "20", "--client", client)
     assert result.returncode == 0, result.stderr
     assert "summary: 20 jobs by 1 workers (worker-1: 20)" in result.stdout
     assert "redis-server started" not in result.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import ssl
 import subprocess
 import sys
@@ -17,9 +16,13 @@ import trustme
 
 from trio_circuits import Component, Event, Manager, open_app
 from trio_circuits.bridge import RedisBridge
+from trio_circuits.bridge.resp import RedisError
 from trio_circuits.testing import RedisServer, Watcher
 
-from .conftest import eventually
+from .conftest import eventually, tls_front
+
+# What a refused AUTH raises, per client.
+REDIS_ERRORS = {"hiredis": RedisError, "coredis": coredis.exceptions.RedisError}
 
 
 class job(Event):
@@ -37,9 +40,11 @@ class Slow(Component):
         self.done.append(n)
 
 
-async def test_ready_fires_once_reading(redis_server: RedisServer, prefix: str) -> None:
+async def test_ready_fires_once_reading(
+    redis_server: RedisServer, prefix: str, client: str
+) -> None:
     root = Manager()
-    bridge = RedisBridge(redis_server.url, prefix=prefix).register(root)
+    bridge = RedisBridge(redis_server.url, prefix=prefix, client=client).register(root)
     watcher = Watcher(root)
     async with open_app(root):
         event = await watcher.wait("ready", "bridge")
@@ -50,13 +55,15 @@ async def test_ready_fires_once_reading(redis_server: RedisServer, prefix: str) 
 
 
 async def test_stop_finishes_taken_events_and_flushes(
-    redis_server: RedisServer, prefix: str
+    redis_server: RedisServer, prefix: str, client: str
 ) -> None:
     url = redis_server.url
     source = Manager()
-    out = RedisBridge(url, node="source", prefix=prefix, channels=("jobs",)).register(source)
+    out = RedisBridge(url, node="source", prefix=prefix, channels=("jobs",), client=client)
+    out.register(source)
     sink = Manager()
-    inn = RedisBridge(url, node="sink", prefix=prefix, channels=("jobs",)).register(sink)
+    inn = RedisBridge(url, node="sink", prefix=prefix, channels=("jobs",), client=client)
+    inn.register(sink)
     slow = Slow().register(sink)
     async with open_app(sink):
         async with open_app(source):
@@ -68,15 +75,18 @@ async def test_stop_finishes_taken_events_and_flushes(
     # The sink's stop let the handlers finish and acknowledged them.
     assert sorted(slow.done) == list(range(5))
     assert inn.statistics()["acked"] == 5
-    async with coredis.Redis.from_url(url) as client:
-        summary = await client.xpending(f"{prefix}:channel:jobs", "sink")
+    async with coredis.Redis.from_url(url) as redis:
+        summary = await redis.xpending(f"{prefix}:channel:jobs", "sink")
     assert summary.pending == 0  # type: ignore[union-attr]
 
 
-async def test_stop_with_redis_gone_is_bounded(redis_server: RedisServer, prefix: str) -> None:
+async def test_stop_with_redis_gone_is_bounded(
+    redis_server: RedisServer, prefix: str, client: str
+) -> None:
     root = Manager()
     root.close_timeout = 1
-    bridge = RedisBridge(redis_server.url, prefix=prefix, channels=("jobs",)).register(root)
+    bridge = RedisBridge(redis_server.url, prefix=prefix, channels=("jobs",), client=client)
+    bridge.register(root)
     watcher = Watcher(root)
     with trio.fail_after(5):
         async with open_app(root):
@@ -89,21 +99,25 @@ async def test_stop_with_redis_gone_is_bounded(redis_server: RedisServer, prefix
     assert "1 entries were not sent to Redis" in reports
 
 
-async def test_passwords_work_and_a_wrong_one_is_an_error(prefix: str) -> None:
+async def test_passwords_work_and_a_wrong_one_is_an_error(prefix: str, client: str) -> None:
     with RedisServer(password="s3cret") as server:
         good = Manager()
-        RedisBridge(server.url, node="good", prefix=prefix, channels=("jobs",)).register(good)
+        RedisBridge(
+            server.url, node="good", prefix=prefix, channels=("jobs",), client=client
+        ).register(good)
         watcher = Watcher(good)
         async with open_app(good):
             await watcher.wait("ready", "bridge")
         bad = Manager()
         wrong = server.url.replace("s3cret", "wrong")
-        RedisBridge(wrong, node="bad", prefix=prefix, channels=("jobs",)).register(bad)
+        RedisBridge(wrong, node="bad", prefix=prefix, channels=("jobs",), client=client).register(
+            bad
+        )
         watcher = Watcher(bad)
         with trio.fail_after(5):
             async with open_app(bad):
                 failure = await watcher.wait("error", "bridge")
-        assert isinstance(failure.args[0], coredis.exceptions.RedisError)
+        assert isinstance(failure.args[0], REDIS_ERRORS[client])
         assert "ready" not in [e.name for e in watcher.seen]
 
 
@@ -140,43 +154,16 @@ def test_statistics_start_at_zero() -> None:
 
 
 async def test_bridges_in_a_tree_start_and_stop_with_it(
-    redis_server: RedisServer, prefix: str
+    redis_server: RedisServer, prefix: str, client: str
 ) -> None:
     root = Manager()
     watcher = Watcher(root)
     async with open_app(root):
-        bridge = RedisBridge(redis_server.url, prefix=prefix).register(root)
+        bridge = RedisBridge(redis_server.url, prefix=prefix, client=client).register(root)
         await watcher.wait("ready", "bridge")
         assert bridge.connected
         bridge.unregister()
         await eventually(lambda: not bridge.connected)
-
-
-async def _tls_front(
-    redis_port: int, context: ssl.SSLContext, *, task_status: trio.TaskStatus[int]
-) -> None:
-    """A TLS endpoint in front of the plaintext redis-server (its binary has no TLS)."""
-
-    async def pump(source: trio.abc.Stream, sink: trio.abc.Stream) -> None:
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            while data := await source.receive_some(65536):
-                await sink.send_all(data)
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            await sink.aclose()
-
-    async def serve(client: trio.SSLStream[trio.SocketStream]) -> None:
-        backend = await trio.open_tcp_stream("127.0.0.1", redis_port)
-        async with backend, trio.open_nursery() as nursery:
-            nursery.start_soon(pump, client, backend)
-            nursery.start_soon(pump, backend, client)
-
-    listeners = await trio.open_ssl_over_tcp_listeners(0, context, host="127.0.0.1")
-    transport = listeners[0].transport_listener
-    assert isinstance(transport, trio.SocketListener)
-    port: int = transport.socket.getsockname()[1]
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(trio.serve_listeners, serve, listeners)
-        task_status.started(port)
 
 
 @pytest.mark.parametrize("how", ["context", "url"])
@@ -188,11 +175,12 @@ async def test_rediss_urls_work(
     ca: trustme.CA,
     tmp_path: Path,
     how: str,
+    client: str,
 ) -> None:
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(_tls_front, redis_server.port, server_context)
+        port = await nursery.start(tls_front, redis_server.port, server_context)
         url = f"rediss://127.0.0.1:{port}/0"
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"client": client}
         if how == "context":
             options["ssl_context"] = client_context
         else:
@@ -210,12 +198,12 @@ async def test_rediss_urls_work(
 
 
 async def test_an_untrusted_rediss_server_is_an_error(
-    redis_server: RedisServer, prefix: str, server_context: ssl.SSLContext
+    redis_server: RedisServer, prefix: str, server_context: ssl.SSLContext, client: str
 ) -> None:
     async with trio.open_nursery() as nursery:
-        port = await nursery.start(_tls_front, redis_server.port, server_context)
+        port = await nursery.start(tls_front, redis_server.port, server_context)
         root = Manager()
-        RedisBridge(f"rediss://127.0.0.1:{port}/0", prefix=prefix).register(root)
+        RedisBridge(f"rediss://127.0.0.1:{port}/0", prefix=prefix, client=client).register(root)
         watcher = Watcher(root)
         async with open_app(root):
             failure = await watcher.wait("error", "bridge")

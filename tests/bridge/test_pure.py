@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trio_circuits import Event
-from trio_circuits._remote import Call, Ledger, error_answer, result_answer
 from trio_circuits.bridge import JSONCodec, RemoteError
+from trio_circuits.bridge.calls import Call, error_answer, result_answer
+from trio_circuits.bridge.ledger import Ledger
 
 
 class greet(Event):
@@ -88,11 +89,27 @@ def test_what_json_cannot_hold_fails_to_encode(arg: Any) -> None:
         b'{"name": "x", "flags": ["explode"]}',
         b'{"name": "x", "args": [{"__bytes__": "not base64!"}]}',
         b'{"name": "x", "args": [{"__bytes__": null}]}',
+        b'{"name": "x"} trailing',
+        b'{"name": "x"}{"name": "y"}',
     ],
 )
 def test_malformed_payloads_are_value_errors(data: bytes) -> None:
     with pytest.raises(ValueError):
         JSONCodec().decode(data)
+
+
+def test_whitespace_around_a_payload_is_fine() -> None:
+    event = JSONCodec().decode(b' \n {"name": "x", "args": [1], "channels": ["a", "b"]} \r\n')
+    assert event.name == "x"
+    assert event.args == [1]
+    assert event.channels == ("a", "b")
+
+
+def test_an_argument_that_refers_to_itself_is_a_value_error() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="refers to itself"):
+        JSONCodec().encode(Event.create("x", loop))
 
 
 def test_the_ledger_fires_each_entry_once_until_acknowledged() -> None:

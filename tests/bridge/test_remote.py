@@ -52,11 +52,13 @@ class Other(Component):
         return f"jobs says hello {name}"
 
 
-async def pair(app: Any, url: str, prefix: str) -> tuple[Manager, Manager]:
+async def pair(app: Any, url: str, prefix: str, client: str) -> tuple[Manager, Manager]:
     caller = Manager()
-    RedisBridge(url, node="caller", prefix=prefix).register(caller)
+    RedisBridge(url, node="caller", prefix=prefix, client=client).register(caller)
     worker = Manager()
-    RedisBridge(url, node="worker-1", prefix=prefix, channels=("remote", "jobs")).register(worker)
+    RedisBridge(
+        url, node="worker-1", prefix=prefix, channels=("remote", "jobs"), client=client
+    ).register(worker)
     Worker().register(worker)
     Other().register(worker)
     await app(caller)
@@ -65,9 +67,9 @@ async def pair(app: Any, url: str, prefix: str) -> tuple[Manager, Manager]:
 
 
 async def test_call_returns_the_remote_value(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
-    caller, _ = await pair(app, redis_server.url, prefix)
+    caller, _ = await pair(app, redis_server.url, prefix, client)
     value = await caller.call(remote(hello("you"), "worker-1"), timeout=5)
     assert value.value == "hello you"
     value = await caller.call(remote(hello("you"), "worker-1", channel="jobs"), timeout=5)
@@ -75,15 +77,17 @@ async def test_call_returns_the_remote_value(
 
 
 async def test_async_remote_handlers_are_awaited(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
-    caller, _ = await pair(app, redis_server.url, prefix)
+    caller, _ = await pair(app, redis_server.url, prefix, client)
     value = await caller.call(remote(slow(0.2), "worker-1"), timeout=5)
     assert value.value == "finally"
 
 
-async def test_calls_run_concurrently(app: Any, redis_server: RedisServer, prefix: str) -> None:
-    caller, _ = await pair(app, redis_server.url, prefix)
+async def test_calls_run_concurrently(
+    app: Any, redis_server: RedisServer, prefix: str, client: str
+) -> None:
+    caller, _ = await pair(app, redis_server.url, prefix, client)
     results: list[str] = []
 
     async def one(i: int) -> None:
@@ -98,9 +102,9 @@ async def test_calls_run_concurrently(app: Any, redis_server: RedisServer, prefi
 
 
 async def test_a_remote_error_raises_remote_error(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
-    caller, _ = await pair(app, redis_server.url, prefix)
+    caller, _ = await pair(app, redis_server.url, prefix, client)
     with pytest.raises(RemoteError) as info:
         await caller.call(remote(boom(), "worker-1"), timeout=5)
     assert info.value.type_name == "KeyError"
@@ -113,16 +117,18 @@ async def test_a_remote_error_raises_remote_error(
 
 
 async def test_a_result_that_cannot_travel_raises_remote_error(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
-    caller, _ = await pair(app, redis_server.url, prefix)
+    caller, _ = await pair(app, redis_server.url, prefix, client)
     with pytest.raises(RemoteError) as info:
         await caller.call(remote(unanswerable(), "worker-1"), timeout=5)
     assert info.value.type_name == "TypeError"
 
 
-async def test_no_answer_raises_too_slow(app: Any, redis_server: RedisServer, prefix: str) -> None:
-    caller, _ = await pair(app, redis_server.url, prefix)
+async def test_no_answer_raises_too_slow(
+    app: Any, redis_server: RedisServer, prefix: str, client: str
+) -> None:
+    caller, _ = await pair(app, redis_server.url, prefix, client)
     with trio.fail_after(3), pytest.raises(trio.TooSlowError):
         await caller.call(remote(hello("nobody"), "no-such-node"), timeout=0.3)
     with trio.fail_after(3), pytest.raises(trio.TooSlowError):
@@ -130,9 +136,9 @@ async def test_no_answer_raises_too_slow(app: Any, redis_server: RedisServer, pr
 
 
 async def test_an_event_the_codec_cannot_encode_fails_in_the_caller(
-    app: Any, redis_server: RedisServer, prefix: str
+    app: Any, redis_server: RedisServer, prefix: str, client: str
 ) -> None:
-    caller, _ = await pair(app, redis_server.url, prefix)
+    caller, _ = await pair(app, redis_server.url, prefix, client)
     watcher = Watcher(caller)
     with pytest.raises(TypeError, match="not JSON serialisable"):
         await caller.call(remote(hello(object()), "worker-1"), timeout=5)

@@ -63,7 +63,8 @@ class RedisServer:
     append-only file on with ``appendfsync always``, so :meth:`restart` (or
     :meth:`kill` then :meth:`start`) keeps every acknowledged write.  ``password``
     sets ``requirepass`` (and goes into :attr:`url`).  ``cluster=True`` starts it
-    as a Redis Cluster node (see :func:`create_cluster`).
+    as a Redis Cluster node (see :func:`create_cluster`).  It also listens on a
+    UNIX socket, :attr:`unix_path` (:attr:`unix_url`).
     """
 
     def __init__(
@@ -83,10 +84,22 @@ class RedisServer:
         auth = f":{self.password}@" if self.password else ""
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
+    @property
+    def unix_path(self) -> str:
+        """The path of the server's UNIX socket."""
+        return str(Path(self._dir.name) / "redis.sock")
+
+    @property
+    def unix_url(self) -> str:
+        """``unix://PATH?db=0[&password=...]``."""
+        auth = f"&password={self.password}" if self.password else ""
+        return f"unix://{self.unix_path}?db=0{auth}"
+
     def start(self, timeout: float = 10.0) -> None:
         """Start the server and wait (at most ``timeout`` seconds) until it answers."""
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--dir", self._dir.name, "--save", "", "--daemonize", "no"]
+        args += ["--unixsocket", self.unix_path, "--unixsocketperm", "700"]
         if self.aof:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         if self.password:

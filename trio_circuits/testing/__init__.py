@@ -1,28 +1,28 @@
-"""Testing helpers and the pytest plugin (entry point ``trio_circuits``).
+"""Testing helpers: :class:`Watcher`, and a throwaway ``redis-server``.
 
 * :class:`Watcher` records the events a tree dispatches so a test can wait for them.
-* Fixtures, usable under pytest-trio: ``app`` (a factory running trees for the
-  duration of a test) and ``watcher`` (a factory of :class:`Watcher`).
-* :class:`RedisServer` runs a throwaway ``redis-server`` (for the Redis bridge).
+* :class:`RedisServer` and :func:`create_cluster` run throwaway ``redis-server``
+  processes (for the Redis bridge's tests, demos and benchmarks).
+
+This package imports no pytest.  The pytest plugin (fixtures ``app`` and
+``watcher``) is :mod:`trio_circuits.testing.plugin`, loaded through the
+``pytest11`` entry point ``trio_circuits``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from typing import Any, TypeVar
+from collections.abc import Hashable
+from typing import Any
 
-import pytest
 import trio
 
-from ._redis_server import RedisServer
-from .core.components import BaseComponent
-from .core.events import Event
-from .core.handlers import handler
-from .core.manager import Manager
+from ..core.components import BaseComponent
+from ..core.events import Event
+from ..core.handlers import handler
+from ..core.manager import Manager
+from .redis_server import RedisServer, create_cluster, find_redis_server
 
-__all__ = ["RedisServer", "Watcher", "app", "watcher"]
-
-M = TypeVar("M", bound=Manager)
+__all__ = ["RedisServer", "Watcher", "create_cluster", "find_redis_server"]
 
 
 class Watcher(BaseComponent):
@@ -73,46 +73,29 @@ class Watcher(BaseComponent):
     ) -> Event:
         """Return the next event called ``name`` (on ``channel``, if given), once handled.
 
-        Raises :exc:`trio.TooSlowError` after ``timeout`` seconds.
+        Raises :exc:`trio.TooSlowError` after ``timeout`` seconds.  A handler's
+        exception is not raised here (it is reported as an ``exception`` event).
+
+        Cancellation: cancelling the wait consumes nothing; the event stays recorded.
         """
         with trio.fail_after(timeout):
             while True:
                 event = self._take(name, channel)
                 if event is not None:
-                    if event.value is not None:
-                        await event.value.wait_done()
+                    try:
+                        await self._handled(event)
+                    except BaseException:
+                        self._seen.insert(0, event)
+                        raise
                     return event
                 self._arrived = trio.Event()
                 await self._arrived.wait()
 
-
-@pytest.fixture
-async def app() -> AsyncIterator[Callable[[M], Awaitable[M]]]:
-    """A factory: ``await app(root)`` runs ``root`` until the test ends.
-
-    Returns the root once started (servers bound, ``ready`` fired).  After the test
-    each root is stopped cleanly and the fixture waits for it to shut down.
-    """
-    roots: list[Manager] = []
-    async with trio.open_nursery() as nursery:
-
-        async def start(root: M) -> M:
-            await nursery.start(root.run)
-            roots.append(root)
-            return root
-
-        try:
-            yield start
-        finally:
-            for root in roots:
-                root.stop()
-
-
-@pytest.fixture
-def watcher() -> Callable[[Manager], Watcher]:
-    """A factory: ``watcher(root)`` attaches a :class:`Watcher` to ``root``'s tree."""
-
-    def attach(root: Manager) -> Watcher:
-        return Watcher(root)
-
-    return attach
+    @staticmethod
+    async def _handled(event: Event) -> None:
+        value = event.value
+        if value is None:
+            await trio.lowlevel.checkpoint()
+            return
+        # A handler's error is reported by its ``exception`` event, not here.
+        await value.wait_done()

@@ -1,0 +1,150 @@
+"""The bridge's configuration: validated settings and the names of its Redis keys."""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+from collections.abc import Hashable, Iterable
+
+import attrs
+
+__all__ = ["CLIENTS", "Config"]
+
+#: The Redis clients the bridge can use.
+CLIENTS = ("hiredis", "coredis")
+
+
+def _default_node() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@attrs.frozen
+class Config:
+    """What a bridge is configured with (see :class:`~trio_circuits.bridge.RedisBridge`).
+
+    Build it with :meth:`create`, which checks every value.  The key names derive
+    from ``prefix``: ``<prefix>:channel:<name>`` per bridged channel,
+    ``<prefix>:node:<node>`` per node (its inbox) and ``<prefix>:dead``.
+    """
+
+    url: str
+    channels: tuple[str, ...]
+    node: str
+    group: str | None
+    prefix: str
+    claim_after: float
+    buffer: int
+    batch: int
+    maxlen: int | None
+    cluster: bool
+    client: str
+    ssl_context: ssl.SSLContext | None
+    connect_timeout: float
+    #: ``node`` as bytes (it is written into every entry).
+    node_id: bytes = attrs.field(init=False)
+    #: This node's inbox (remote calls and their replies).
+    inbox: str = attrs.field(init=False)
+    #: The bridged channels' stream keys, to the channel names.
+    streams: dict[str, str] = attrs.field(init=False)
+    #: The bridged channels' names, to their stream keys.
+    keys: dict[str, str] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        keys = {channel: f"{self.prefix}:channel:{channel}" for channel in self.channels}
+        object.__setattr__(self, "node_id", self.node.encode())
+        object.__setattr__(self, "inbox", self.inbox_of(self.node))
+        object.__setattr__(self, "keys", keys)
+        object.__setattr__(self, "streams", {key: c for c, key in keys.items()})
+
+    @classmethod
+    def create(
+        cls,
+        url: str,
+        *,
+        channels: Iterable[str],
+        node: str | None,
+        group: str | None,
+        prefix: str,
+        own_channel: Hashable,
+        claim_after: float,
+        buffer: int,
+        batch: int,
+        maxlen: int | None,
+        cluster: bool,
+        client: str | None,
+        ssl_context: ssl.SSLContext | None,
+        connect_timeout: float,
+    ) -> Config:
+        """Check the settings and build the configuration.
+
+        Raises:
+            ValueError: a setting is out of range, or settings contradict each other.
+        """
+        channels = tuple(channels)
+        if not channels or not all(isinstance(c, str) and c for c in channels):
+            raise ValueError(f"channels must be non-empty strings, got {channels!r}")
+        if len(set(channels)) != len(channels):
+            raise ValueError(f"channels repeat: {channels!r}")
+        if own_channel in channels:
+            raise ValueError(f"the bridge's own channel {own_channel!r} cannot be bridged")
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"not a Redis URL: {url!r}")
+        numbers = (
+            ("claim_after", claim_after),
+            ("buffer", buffer),
+            ("batch", batch),
+            ("connect_timeout", connect_timeout),
+        )
+        for name, number in numbers:
+            if number <= 0:
+                raise ValueError(f"{name} must be > 0, got {number!r}")
+        if maxlen is not None and maxlen <= 0:
+            raise ValueError(f"maxlen must be > 0, got {maxlen!r}")
+        if client is None:
+            client = "coredis" if cluster else "hiredis"
+        if client not in CLIENTS:
+            raise ValueError(f"client must be one of {CLIENTS}, got {client!r}")
+        if cluster and client != "coredis":
+            raise ValueError(
+                "cluster=True needs client='coredis' (the hiredis client is for one node)"
+            )
+        return cls(
+            url=url,
+            channels=channels,
+            node=node if node is not None else _default_node(),
+            group=group,
+            prefix=prefix,
+            claim_after=claim_after,
+            buffer=buffer,
+            batch=batch,
+            maxlen=maxlen,
+            cluster=cluster,
+            client=client,
+            ssl_context=ssl_context,
+            connect_timeout=connect_timeout,
+        )
+
+    def stream_key(self, channel: str) -> str:
+        """The key of a channel's stream (bridged or not)."""
+        return self.keys.get(channel) or f"{self.prefix}:channel:{channel}"
+
+    def inbox_of(self, node: str) -> str:
+        """The key of a node's inbox."""
+        return f"{self.prefix}:node:{node}"
+
+    @property
+    def dead_key(self) -> str:
+        """The stream where undecodable entries are copied."""
+        return f"{self.prefix}:dead"
+
+    @property
+    def all_streams(self) -> list[str]:
+        """Every stream this node reads: the bridged channels' and its inbox."""
+        return [*self.streams, self.inbox]
+
+    def group_of(self, key: str) -> str:
+        """The consumer group this node reads ``key`` through."""
+        if key == self.inbox:
+            return "inbox"
+        return self.group if self.group is not None else self.node
