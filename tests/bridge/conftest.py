@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import ssl
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
 
 import pytest
 import trio
@@ -70,3 +75,46 @@ async def tls_front(
     async with trio.open_nursery() as nursery:
         nursery.start_soon(trio.serve_listeners, serve, listeners)
         task_status.started(port)
+
+
+SCRIPT = Path(__file__).with_name("node_main.py")
+
+
+def spawn(url: str, prefix: str, node: str, mode: str, client: str) -> subprocess.Popen[str]:
+    """Start ``node_main.py`` in a child process (``node="-"``: a generated name)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), url, prefix, node, mode, client],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+async def expect_line(stream: IO[str] | None, wanted: str, seconds: float = 20) -> str:
+    """Read lines from a child's stdout (in a thread) until one starts with ``wanted``."""
+    assert stream is not None
+
+    def read() -> str:
+        for _ in range(1_000):
+            line = stream.readline()
+            if not line or line.startswith(wanted):
+                return line
+        return ""
+
+    with trio.fail_after(seconds):
+        line = await trio.to_thread.run_sync(read, abandon_on_cancel=True)
+    assert line.startswith(wanted), f"expected {wanted!r}, got {line!r}"
+    return line
+
+
+@pytest.fixture
+def children() -> Iterator[list[subprocess.Popen[str]]]:
+    """The child processes a test started: killed (if still running) after it."""
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)

@@ -57,7 +57,8 @@ class Status(Component):
 
 
 def main() -> None:
-    url, prefix, node, mode, client = sys.argv[1:6]
+    url, prefix, name, mode, client = sys.argv[1:6]
+    node = None if name == "-" else name  # "-": a generated name
     root = Manager()
     group = "workers" if mode == "hang" else None
     channels = ("jobs",) if mode == "hang" else ("remote", "jobs", "results")

@@ -148,6 +148,9 @@ def test_statistics_start_at_zero() -> None:
         "dead": 0,
         "buffered": 0,
         "in_flight": 0,
+        "calls": 0,
+        "trims": 0,
+        "forgotten": 0,
     }
     assert bridge.stream_key("a") == "trio_circuits:channel:a"
     assert bridge.dead_key == "trio_circuits:dead"

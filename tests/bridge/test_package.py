@@ -124,6 +124,8 @@ def test_client_options() -> None:
         RedisBridge(client="redis-py")
     with pytest.raises(ValueError, match="connect_timeout must be > 0"):
         RedisBridge(connect_timeout=0)
+    with pytest.raises(ValueError, match="call_timeout must be > 0"):
+        RedisBridge(call_timeout=-1)
 
 
 class CountingCodec(JSONCodec):

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import pytest
 import trio
 
 from trio_circuits import Component, Event, Manager
 from trio_circuits.bridge import RedisBridge, remote
 from trio_circuits.testing import RedisServer, Watcher
 
-from .conftest import eventually
-
-SCRIPT = Path(__file__).with_name("node_main.py")
+from .conftest import eventually, expect_line, spawn
 
 
 class hello(Event):
@@ -28,44 +21,6 @@ class hello(Event):
 
 class job(Event):
     """Work for a group."""
-
-
-def spawn(url: str, prefix: str, node: str, mode: str, client: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    return subprocess.Popen(
-        [sys.executable, str(SCRIPT), url, prefix, node, mode, client],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
-async def expect_line(stream: IO[str] | None, wanted: str, seconds: float = 20) -> str:
-    """Read lines from a child's stdout (in a thread) until one starts with ``wanted``."""
-    assert stream is not None
-
-    def read() -> str:
-        for _ in range(1_000):
-            line = stream.readline()
-            if not line or line.startswith(wanted):
-                return line
-        return ""
-
-    with trio.fail_after(seconds):
-        line = await trio.to_thread.run_sync(read, abandon_on_cancel=True)
-    assert line.startswith(wanted), f"expected {wanted!r}, got {line!r}"
-    return line
-
-
-@pytest.fixture
-def children() -> Iterator[list[subprocess.Popen[str]]]:
-    procs: list[subprocess.Popen[str]] = []
-    yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=10)
 
 
 async def test_a_node_in_another_process(

@@ -11,6 +11,8 @@ from trio_circuits import Component, Event, Manager
 from trio_circuits.bridge import RedisBridge, RemoteError, remote
 from trio_circuits.testing import RedisServer, Watcher
 
+from .conftest import eventually
+
 
 class hello(Event):
     """Answered by the worker."""
@@ -133,6 +135,28 @@ async def test_no_answer_raises_too_slow(
         await caller.call(remote(hello("nobody"), "no-such-node"), timeout=0.3)
     with trio.fail_after(3), pytest.raises(trio.TooSlowError):
         await caller.call(remote(slow(1), "worker-1"), timeout=0.3)
+
+
+async def test_call_timeout_bounds_calls_whoever_waits(
+    app: Any, redis_server: RedisServer, prefix: str, client: str
+) -> None:
+    # A caller that waits without a timeout, and callers that gave up: after the
+    # bridge's call_timeout nothing is left waiting for a node that never answers.
+    caller = Manager()
+    bridge = RedisBridge(
+        redis_server.url, node="caller", prefix=prefix, client=client, call_timeout=0.5
+    )
+    bridge.register(caller)
+    await app(caller)
+    for _ in range(20):
+        with pytest.raises(trio.TooSlowError):
+            await caller.call(remote(hello("x"), "gone"), timeout=0.01)
+    assert bridge.statistics()["calls"] == 20
+    started = trio.current_time()
+    with trio.fail_after(3), pytest.raises(trio.TooSlowError, match="'gone' did not answer"):
+        await caller.call(remote(hello("nobody"), "gone"))
+    assert 0.4 < trio.current_time() - started < 2
+    await eventually(lambda: bridge.statistics()["calls"] == 0, seconds=3)
 
 
 async def test_an_event_the_codec_cannot_encode_fails_in_the_caller(

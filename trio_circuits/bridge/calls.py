@@ -55,7 +55,8 @@ class remote(Event):
     ``await self.call(remote(hello(1), "worker-1"), timeout=5)`` returns a Value
     holding what the remote handlers returned; a remote handler error raises
     :class:`RemoteError`.  Cancelling the call (or its ``timeout``) abandons it: a
-    reply that comes later is ignored.
+    reply that comes later is ignored.  The bridge's ``call_timeout`` bounds every
+    call, a caller waiting without a ``timeout`` included.
 
     Args:
         event: the event fired on the remote node.
@@ -143,10 +144,13 @@ class RemoteCalls:
 
         Raises:
             RemoteError: a handler raised there.
+            trio.TooSlowError: no answer within the bridge's ``call_timeout``.
             TypeError: the codec cannot encode ``target`` (nothing is sent).
             BufferError: too many entries already wait for Redis.
 
         Cancellation: the call is abandoned; its reply, if one comes, is ignored.
+        So it is after ``call_timeout``: the call waits no longer than that, even
+        if its caller does (the caller's own ``timeout`` does not reach this handler).
         """
         self._count += 1
         call_id = f"{self._prefix}{self._count}".encode()
@@ -161,9 +165,12 @@ class RemoteCalls:
         call = self._waiting[call_id] = Call()
         try:
             self._send(config.inbox_of(node), fields)
-            await call.done.wait()
+            with trio.move_on_after(config.call_timeout):
+                await call.done.wait()
         finally:
             del self._waiting[call_id]
+        if not call.done.is_set():
+            raise trio.TooSlowError(f"{node!r} did not answer within {config.call_timeout} s")
         if call.error is not None:
             raise call.error
         return call.result

@@ -14,7 +14,16 @@ from typing import Protocol
 
 import attrs
 
-__all__ = ["Ack", "Backend", "Entry", "Fields", "StreamClient", "StreamReading", "Write"]
+__all__ = [
+    "Ack",
+    "Backend",
+    "Entry",
+    "Fields",
+    "GroupState",
+    "StreamClient",
+    "StreamReading",
+    "Write",
+]
 
 #: An entry's fields.
 Fields = dict[bytes, bytes]
@@ -26,11 +35,13 @@ Ack = tuple[str, str, Sequence[bytes]]
 
 @attrs.define(eq=False)
 class Write:
-    """One pipeline for Redis: ``XADD`` each entry, then ``XACK`` the acks.
+    """One pipeline for Redis: ``XADD`` each entry, ``XACK`` the acks, ``XDEL`` the deletes.
 
     Attributes:
         entries: ``(stream key, fields)`` pairs.
         acks: ``(stream key, group, ids)`` triples.
+        deletes: ``(stream key, ids)`` pairs: acknowledged entries nobody else reads
+            (a node's inbox), deleted with their ack.
         due: the acks as the ledger keeps them (``{key: ids}``).
         done: called with the write once Redis has all of it.
         abandoned: set when the write is given up (its connection failed); a
@@ -41,7 +52,27 @@ class Write:
     acks: list[Ack]
     due: dict[str, list[bytes]]
     done: Callable[[Write], None]
+    deletes: list[tuple[str, Sequence[bytes]]] = attrs.Factory(list)
     abandoned: bool = False
+
+
+@attrs.frozen
+class GroupState:
+    """Where one consumer group of a stream is (``XINFO GROUPS``, ``XPENDING``,
+    ``XINFO CONSUMERS``).
+
+    Attributes:
+        name: the group's name.
+        last_delivered: the id of the last entry delivered to the group.
+        first_pending: the lowest id delivered and not acknowledged (``None``: none).
+        idle_ms: how long since any of its consumers last read (``None``: it has
+            no consumer yet).
+    """
+
+    name: str
+    last_delivered: bytes
+    first_pending: bytes | None
+    idle_ms: int | None
 
 
 class StreamReading(Protocol):
@@ -65,6 +96,27 @@ class StreamReading(Protocol):
 
         Cancellation: as :meth:`read`; claimed entries stay pending, claimed by
         this consumer.
+        """
+        ...
+
+    async def groups(self, key: str) -> list[GroupState]:
+        """The consumer groups of stream ``key`` (none if it does not exist).
+
+        Cancellation: nothing to undo.
+        """
+        ...
+
+    async def trim(self, key: str, min_id: bytes) -> None:
+        """``XTRIM key MINID ~ min_id``: drop entries below ``min_id`` (about).
+
+        Cancellation: the entries may or may not have been dropped.
+        """
+        ...
+
+    async def forget(self, keys: Sequence[str], group: str, inbox: str) -> None:
+        """Destroy ``group`` on each of ``keys``, and delete the stream ``inbox``.
+
+        Cancellation: some may have been removed (removing them again is harmless).
         """
         ...
 

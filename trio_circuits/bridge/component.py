@@ -28,6 +28,7 @@ from .ledger import Ledger
 from .outbox import Outbox
 from .reader import StreamReader
 from .session import Session
+from .trimmer import Trimmer
 
 if TYPE_CHECKING:
     from ..core.flow import IOStatus
@@ -78,6 +79,15 @@ class RedisBridge(BaseComponent):
         ssl_context: the TLS context for a ``rediss://`` URL (else the URL's
             ``ssl_ca_certs=``/``ssl_cert_reqs=`` query parameters, else the defaults).
         connect_timeout: seconds a connection (and its TLS handshake and AUTH) may take.
+        call_timeout: seconds a :class:`remote` call waits for its answer at most,
+            whatever its caller's own ``timeout``; then its handler raises
+            :exc:`trio.TooSlowError` and the call is forgotten (so calls to a node
+            that is gone never pile up).
+        trim_every: seconds between two trims of the bridged streams down to what
+            some consumer group still needs (see :mod:`~trio_circuits.bridge.trimmer`).
+        forget_after: seconds after which a node with a generated name whose
+            readers fell silent (a killed process) is taken for dead: its groups
+            and inbox are removed, so that they no longer hold the streams.
 
     Raises:
         ValueError: a setting is out of range, or settings contradict each other.
@@ -113,6 +123,9 @@ class RedisBridge(BaseComponent):
         client: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
         connect_timeout: float = 5.0,
+        call_timeout: float = 60.0,
+        trim_every: float = 5.0,
+        forget_after: float = 600.0,
     ) -> None:
         config = Config.create(
             url,
@@ -129,6 +142,9 @@ class RedisBridge(BaseComponent):
             client=client,
             ssl_context=ssl_context,
             connect_timeout=connect_timeout,
+            call_timeout=call_timeout,
+            trim_every=trim_every,
+            forget_after=forget_after,
         )
         super().__init__(channel=channel)
         self.config = config
@@ -140,11 +156,13 @@ class RedisBridge(BaseComponent):
         self._inlet = Inlet(
             config, self.codec, ledger, outbox, self._calls, self.fire, self._report
         )
+        self._trimmer = Trimmer(config)
         self._session = Session(
             config,
             _backend(config),
             outbox,
             StreamReader(config, self._inlet.take),
+            self._trimmer,
             lambda: self.fire(ready(self)),
             self._report,
         )
@@ -201,7 +219,9 @@ class RedisBridge(BaseComponent):
             ``sent`` (entries written to Redis) in ``batches`` (pipelines),
             entries ``received`` and ``acked``, entries sent to the ``dead``
             stream, events ``buffered`` (waiting for Redis) and entries
-            ``in_flight`` (taken, not yet acknowledged).
+            ``in_flight`` (taken, not yet acknowledged), remote ``calls``
+            waiting for their answer, ``trims`` (rounds of the trimmer) and
+            ``forgotten`` (groups of dead generated-name nodes removed).
         """
         outbox = self._outbox
         return {
@@ -212,6 +232,9 @@ class RedisBridge(BaseComponent):
             "dead": self._inlet.dead,
             "buffered": len(outbox),
             "in_flight": self._ledger.in_flight,
+            "calls": self._calls.waiting,
+            "trims": self._trimmer.rounds,
+            "forgotten": self._trimmer.forgotten,
         }
 
     # -- handlers ---------------------------------------------------------------------

@@ -9,10 +9,13 @@ from collections.abc import Hashable, Iterable
 
 import attrs
 
-__all__ = ["CLIENTS", "Config"]
+__all__ = ["CLIENTS", "EPHEMERAL", "Config"]
 
 #: The Redis clients the bridge can use.
 CLIENTS = ("hiredis", "coredis")
+#: The prefix of the broadcast groups of nodes whose name was generated (a given
+#: node name cannot start with it).
+EPHEMERAL = "~"
 
 
 def _default_node() -> str:
@@ -41,6 +44,11 @@ class Config:
     client: str
     ssl_context: ssl.SSLContext | None
     connect_timeout: float
+    call_timeout: float
+    trim_every: float
+    forget_after: float
+    #: True if ``node`` was generated (``"<hostname>-<pid>"``): it never comes back.
+    ephemeral: bool
     #: ``node`` as bytes (it is written into every entry).
     node_id: bytes = attrs.field(init=False)
     #: This node's inbox (remote calls and their replies).
@@ -49,6 +57,8 @@ class Config:
     streams: dict[str, str] = attrs.field(init=False)
     #: The bridged channels' names, to their stream keys.
     keys: dict[str, str] = attrs.field(init=False)
+    #: This node's group on the bridged streams when it is not in a work queue.
+    broadcast_group: str = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         keys = {channel: f"{self.prefix}:channel:{channel}" for channel in self.channels}
@@ -56,6 +66,8 @@ class Config:
         object.__setattr__(self, "inbox", self.inbox_of(self.node))
         object.__setattr__(self, "keys", keys)
         object.__setattr__(self, "streams", {key: c for c, key in keys.items()})
+        broadcast = EPHEMERAL + self.node if self.ephemeral else self.node
+        object.__setattr__(self, "broadcast_group", broadcast)
 
     @classmethod
     def create(
@@ -75,6 +87,9 @@ class Config:
         client: str | None,
         ssl_context: ssl.SSLContext | None,
         connect_timeout: float,
+        call_timeout: float = 60.0,
+        trim_every: float = 5.0,
+        forget_after: float = 600.0,
     ) -> Config:
         """Check the settings and build the configuration.
 
@@ -95,12 +110,17 @@ class Config:
             ("buffer", buffer),
             ("batch", batch),
             ("connect_timeout", connect_timeout),
+            ("call_timeout", call_timeout),
+            ("trim_every", trim_every),
+            ("forget_after", forget_after),
         )
         for name, number in numbers:
-            if number <= 0:
+            if not number > 0:  # NaN included
                 raise ValueError(f"{name} must be > 0, got {number!r}")
         if maxlen is not None and maxlen <= 0:
             raise ValueError(f"maxlen must be > 0, got {maxlen!r}")
+        if node is not None and (not node or node.startswith(EPHEMERAL)):
+            raise ValueError(f"node must be a non-empty name not starting {EPHEMERAL!r}")
         if client is None:
             client = "coredis" if cluster else "hiredis"
         if client not in CLIENTS:
@@ -113,6 +133,7 @@ class Config:
             url=url,
             channels=channels,
             node=node if node is not None else _default_node(),
+            ephemeral=node is None,
             group=group,
             prefix=prefix,
             claim_after=claim_after,
@@ -123,6 +144,9 @@ class Config:
             client=client,
             ssl_context=ssl_context,
             connect_timeout=connect_timeout,
+            call_timeout=call_timeout,
+            trim_every=trim_every,
+            forget_after=forget_after,
         )
 
     def stream_key(self, channel: str) -> str:
@@ -147,4 +171,4 @@ class Config:
         """The consumer group this node reads ``key`` through."""
         if key == self.inbox:
             return "inbox"
-        return self.group if self.group is not None else self.node
+        return self.group if self.group is not None else self.broadcast_group

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import coredis
 import trio
-from coredis.exceptions import RedisError, StreamDuplicateConsumerGroupError
+from coredis.exceptions import RedisError, ResponseError, StreamDuplicateConsumerGroupError
+
+from .client import GroupState
 
 if TYPE_CHECKING:
     from .client import Entry, Write
@@ -144,6 +146,8 @@ class CoredisClient:
                         )
                 for key, group, ids in write.acks:
                     pipe.xack(key, group, ids)
+                for key, ids in write.deletes:
+                    pipe.xdel(key, ids)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[CoredisClient]:
@@ -179,3 +183,54 @@ class CoredisClient:
         if isinstance(next_start, str):
             next_start = next_start.encode()
         return next_start, [(entry.identifier, entry.field_values) for entry in reply[1]]
+
+    async def groups(self, key: str) -> list[GroupState]:
+        """``XINFO GROUPS``, then ``XPENDING`` and ``XINFO CONSUMERS`` per group.
+
+        Cancellation: nothing to undo.
+        """
+        try:
+            infos = await self._client.xinfo_groups(key)
+        except ResponseError as exc:
+            if "no such key" in str(exc):
+                return []
+            raise
+        states = []
+        for info in infos:
+            name = bytes(info[b"name"]).decode()
+            pending = await self._client.xpending(key, name)
+            consumers = await self._client.xinfo_consumers(key, name)
+            idle = [int(consumer[b"idle"]) for consumer in consumers]
+            first = pending.minimum_identifier if pending.pending else None
+            states.append(
+                GroupState(
+                    name=name,
+                    last_delivered=bytes(info[b"last-delivered-id"]),
+                    first_pending=bytes(first) if first is not None else None,
+                    idle_ms=min(idle) if idle else None,
+                )
+            )
+        return states
+
+    async def trim(self, key: str, min_id: bytes) -> None:
+        """``XTRIM key MINID ~ min_id``.
+
+        Cancellation: the entries may or may not have been dropped.
+        """
+        # (coredis types the threshold as an int; a MINID threshold is an id.)
+        threshold: Any = min_id
+        await self._client.xtrim(
+            key,
+            coredis.PureToken.MINID,
+            threshold,
+            trim_operator=coredis.PureToken.APPROXIMATELY,
+        )
+
+    async def forget(self, keys: Sequence[str], group: str, inbox: str) -> None:
+        """``XGROUP DESTROY`` on each key, ``DEL`` the inbox.
+
+        Cancellation: some may have been removed.
+        """
+        for key in keys:
+            await self._client.xgroup_destroy(key, group)
+        await self._client.delete([inbox])

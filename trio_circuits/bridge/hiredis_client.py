@@ -8,13 +8,14 @@ blocking ``XREADGROUP`` never holds up anything else).  Commands are packed with
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import hiredis
 import trio
 
+from .client import GroupState
 from .connection import PipelinedConnection, RedisConnection
 from .resp import (
     ConnectionLost,
@@ -27,6 +28,7 @@ from .resp import (
     xack,
     xadd,
     xautoclaim,
+    xdel,
     xgroup_create,
     xreadgroup,
 )
@@ -141,7 +143,7 @@ class HiredisClient:
             raise reply
 
     def submit(self, write: Write) -> None:
-        """Send one pipeline now: an ``XADD`` per entry, an ``XACK`` per stream.
+        """Send one pipeline now: an ``XADD`` per entry, an ``XACK`` (and ``XDEL``) per stream.
 
         A refusal (a :class:`~.resp.ReplyError` reply) fails the connection.
         """
@@ -149,6 +151,7 @@ class HiredisClient:
         maxlen = self._maxlen
         packed = [pack_command(tuple(xadd(key, fields, maxlen))) for key, fields in write.entries]
         packed += [pack_command(tuple(xack(key, group, ids))) for key, group, ids in write.acks]
+        packed += [pack_command(tuple(xdel(key, ids))) for key, ids in write.deletes]
 
         def replies(values: list[Any]) -> None:
             for value in values:
@@ -242,3 +245,64 @@ class HiredisReading:
             raise reply
         next_start: Any = reply[0]
         return bytes(next_start), entries(reply[1])
+
+    async def groups(self, key: str) -> list[GroupState]:
+        """``XINFO GROUPS``, then ``XPENDING`` and ``XINFO CONSUMERS`` per group.
+
+        Raises:
+            ReplyError: Redis refused it (a missing stream is no error: no groups).
+            ConnectionLost: the connection failed.
+
+        Cancellation: the connection is closed.
+        """
+        (reply,) = await self._connection.execute([["XINFO", "GROUPS", key]])
+        if isinstance(reply, ReplyError):
+            if "no such key" in str(reply):
+                return []
+            raise reply
+        infos = [_as_dict(info) for info in reply]
+        names = [bytes(info[b"name"]).decode() for info in infos]
+        commands: list[list[Any]] = []
+        for name in names:
+            commands += [["XPENDING", key, name], ["XINFO", "CONSUMERS", key, name]]
+        replies = await self._connection.execute(commands) if commands else []
+        for failed in replies:
+            if isinstance(failed, ReplyError):
+                raise failed
+        states = []
+        for i, (name, info) in enumerate(zip(names, infos, strict=True)):
+            pending, consumers = replies[2 * i], replies[2 * i + 1]
+            idle = [int(_as_dict(c)[b"idle"]) for c in consumers]
+            states.append(
+                GroupState(
+                    name=name,
+                    last_delivered=bytes(info[b"last-delivered-id"]),
+                    first_pending=bytes(pending[1]) if pending[0] else None,
+                    idle_ms=min(idle) if idle else None,
+                )
+            )
+        return states
+
+    async def trim(self, key: str, min_id: bytes) -> None:
+        """``XTRIM key MINID ~ min_id``.
+
+        Cancellation: the connection is closed.
+        """
+        await self._checked([["XTRIM", key, "MINID", "~", min_id]])
+
+    async def forget(self, keys: Sequence[str], group: str, inbox: str) -> None:
+        """``XGROUP DESTROY`` on each key, ``DEL`` the inbox.
+
+        Cancellation: the connection is closed.
+        """
+        await self._checked([*(["XGROUP", "DESTROY", key, group] for key in keys), ["DEL", inbox]])
+
+    async def _checked(self, commands: list[list[Any]]) -> None:
+        for reply in await self._connection.execute(commands):
+            if isinstance(reply, ReplyError):
+                raise reply
+
+
+def _as_dict(flat: Any) -> dict[bytes, Any]:
+    """A RESP2 list of alternating field names and values, as a dictionary."""
+    return {bytes(flat[i]): flat[i + 1] for i in range(0, len(flat), 2)}

@@ -119,6 +119,10 @@ class Outbox:
         group_of = self._config.group_of
         acks: list[Ack] = [(key, group_of(key), ids) for key, ids in due.items()]
         write = Write(entries, acks, due, self._confirmed)
+        inbox = self._config.inbox
+        if inbox in due:
+            # Nobody else reads this node's inbox: an entry acknowledged is done with.
+            write.deletes.append((inbox, due[inbox]))
         self._flights.append(write)
         self._flying += len(entries)
         client.submit(write)

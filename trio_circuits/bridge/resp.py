@@ -33,6 +33,7 @@ __all__ = [
     "xack",
     "xadd",
     "xautoclaim",
+    "xdel",
     "xgroup_create",
     "xreadgroup",
 ]
@@ -188,6 +189,11 @@ def xadd(key: str, fields: Mapping[bytes, bytes], maxlen: int | None = None) -> 
 def xack(key: str, group: str, ids: Iterable[bytes]) -> list[Any]:
     """``XACK key group id ...``."""
     return ["XACK", key, group, *ids]
+
+
+def xdel(key: str, ids: Iterable[bytes]) -> list[Any]:
+    """``XDEL key id ...``."""
+    return ["XDEL", key, *ids]
 
 
 def xgroup_create(key: str, group: str, start: str) -> list[Any]:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .config import Config
     from .outbox import Outbox
     from .reader import StreamReader
+    from .trimmer import Trimmer
 
 __all__ = ["BACKOFF_MAX", "BACKOFF_MIN", "Session"]
 
@@ -28,8 +29,8 @@ BACKOFF_MAX = 5.0
 class Session:
     """The bridge's life on Redis: one connection at a time, reconnecting after failures.
 
-    While connected: a read loop per stream (and the claim loop of a work queue) and
-    the outbox's flush loop.  When Redis fails, the failure is reported and, after a
+    While connected: a read loop per stream (and the claim loop of a work queue), the
+    trimmer and the outbox's flush loop.  When Redis fails, the failure is reported and, after a
     backoff (50 ms doubling to 5 s), a new connection resumes where the consumer
     groups left off.  The outbox and the ledger live outside the session and survive it.
 
@@ -38,6 +39,7 @@ class Session:
         backend: connects to Redis.
         outbox: the entries and acks to write.
         reader: the read and claim loops.
+        trimmer: trims the streams; a generated-name node forgets itself at stop.
         ready: fires ``ready`` (once connected and reading); returns its Value.
         report: fires ``error(err)`` for a failure.
     """
@@ -48,6 +50,7 @@ class Session:
         backend: Backend,
         outbox: Outbox,
         reader: StreamReader,
+        trimmer: Trimmer,
         ready: Callable[[], Value],
         report: Callable[[BaseException], None],
     ) -> None:
@@ -55,6 +58,7 @@ class Session:
         self._backend = backend
         self._outbox = outbox
         self._reader = reader
+        self._trimmer = trimmer
         self._ready = ready
         self._report = report
         self._stop = trio.Event()
@@ -120,6 +124,7 @@ class Session:
                             await readers.start(self._reader.read, client, key)
                         if self._config.group is not None:
                             await readers.start(self._reader.claim, client)
+                        await readers.start(self._trimmer.run, client)
                         nursery.start_soon(self._outbox.run, client, lambda: self.stopping)
                         self.connected = True
                         value = self._ready()
@@ -127,6 +132,8 @@ class Session:
                             task_status.started(value)
                 # Stopping: nothing more is read; what was taken finishes, then flushed.
                 self._outbox.wake()
+            # Everything taken was acknowledged: a node that cannot come back leaves.
+            await self._trimmer.forget_self(client)
 
     async def _prepare(self, client: StreamClient, first: bool) -> None:
         """Create the consumer groups this node reads through (existing ones are kept)."""
