@@ -143,6 +143,7 @@ class IOStatus:
             as the dispatcher's own batches are: a component that has just fired a
             batch of input may call it before it waits, saving the two task switches
             of handing the batch to the dispatcher.  Never call it from a handler.
+        done: True once :meth:`started` was called.
     """
 
     def __init__(
