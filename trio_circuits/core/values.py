@@ -291,7 +291,7 @@ class Value:
         """Call ``fn(self)`` once every handler has finished (at once if they have).
 
         ``fn`` runs in the dispatcher's task, before the event's ``success``,
-        ``failure`` and ``complete`` are fired and before the event is released
+        ``failure`` and ``complete`` are fired and before the event is released:
         it must not block, and what it fires is queued after them.
         """
         if self._done:
