@@ -94,7 +94,9 @@ def test_two_irc_clients_chat_through_the_ircd_example() -> None:
         assert not bob.seen("pubmsg", "a notice")  # nobody hears their own message
 
         bob.connection.nick("robert")
+        # Both hear of it; which of the two the server's lines reach first is theirs.
         pump(reactor, lambda: any(e[0] == "nick" and e[2] == "robert" for e in alice.events))
+        pump(reactor, lambda: any(e[0] == "nick" and e[2] == "robert" for e in bob.events))
         assert bob.connection.get_nickname() == "robert"
         alice.connection.nick("robert")  # taken
         pump(reactor, lambda: alice.seen("nicknameinuse"))

@@ -94,6 +94,8 @@ class Dispatcher:
                 await queue.park()
                 continue
             others_wait = self.drain()
+            if not (queue or others_wait):
+                continue  # parking yields: no checkpoint first
             await checkpoint()
             if others_wait:
                 # Trio runs the tasks of one scheduling round in a random order: if
