@@ -94,8 +94,15 @@ def test_two_irc_clients_chat_through_the_ircd_example() -> None:
         assert not bob.seen("pubmsg", "a notice")  # nobody hears their own message
 
         bob.connection.nick("robert")
-        pump(reactor, lambda: any(e[0] == "nick" and e[2] == "robert" for e in alice.events))
-        assert bob.connection.get_nickname() == "robert"
+        # Each client learns of the change from its own copy of the NICK message, in
+        # whatever order the two sockets are read: wait for both.
+        pump(
+            reactor,
+            lambda: (
+                any(e[0] == "nick" and e[2] == "robert" for e in alice.events)
+                and bob.connection.get_nickname() == "robert"
+            ),
+        )
         alice.connection.nick("robert")  # taken
         pump(reactor, lambda: alice.seen("nicknameinuse"))
 
