@@ -181,9 +181,9 @@ class Server:
                     raise
                 time.sleep(0.05)
 
-    def stop(self, signo: int = signal.SIGINT, timeout: float = 15) -> int:
-        """Send ``signo`` (if still running) and return the exit status."""
-        if self.proc.poll() is None:
+    def stop(self, signo: int | None = signal.SIGINT, timeout: float = 15) -> int:
+        """Send ``signo`` (if still running; None: just wait) and return the exit status."""
+        if signo is not None and self.proc.poll() is None:
             self.proc.send_signal(signo)
         try:
             status = self.proc.wait(timeout)
