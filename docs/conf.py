@@ -1,8 +1,11 @@
 """Sphinx configuration for trio_circuits."""
 
+import trio_circuits
+
 project = "trio_circuits"
 author = "The trio_circuits developers"
 copyright = "2026, The trio_circuits developers"
+version = release = trio_circuits.__version__
 
 extensions = [
     "sphinx.ext.autodoc",
