@@ -114,12 +114,14 @@ class Dispatcher:
         """
         queue = self.queue
         dispatch = self.dispatch
+        queued = queue.length
+        pop = queue.pop_unranked
         budget = _BATCH
         check = _CHECK
         after_wake = -1  # events dispatched since a task was woken (-1: none)
         others_wait = False
-        while queue and budget:
-            dispatch(queue.popleft())
+        while budget and queued():
+            dispatch(queue.popleft() if queue.ranked else pop())
             budget -= 1
             if self.woken:
                 self.woken = False
@@ -192,8 +194,10 @@ class Dispatcher:
                     # Read per handler: an earlier one may have changed ``event.args``.
                     if h.takes_event:
                         result = h.fn(event, *event._args, **kwargs)
-                    else:
+                    elif kwargs:
                         result = h.fn(*event._args, **kwargs)
+                    else:  # the common case: no ``**{}`` to unpack
+                        result = h.fn(*event._args)
                 except Exception as exc:
                     self.failed(h, value, exc)
                 except (SystemExit, KeyboardInterrupt) as exc:

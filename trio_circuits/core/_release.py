@@ -95,7 +95,10 @@ class Releaser:
         event_refs = getrefcount(event)
         value_refs = getrefcount(value)
         if event_refs == self._event_refs and value_refs == self._value_refs:
-            self._cut(event)
+            if event.parent is None:
+                event.value = None  # _cut's common case, without the call
+            else:
+                self._cut(event)
         elif self._calibrating == "dispatch":
             self._event_refs, self._value_refs = event_refs, value_refs
             self._cut(event)

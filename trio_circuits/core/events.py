@@ -36,6 +36,9 @@ __all__ = [
 # (``<name>_success`` and friends) are created for every tracked event, and building a
 # class is far slower than looking one up.
 _created: dict[tuple[type[Event], str], type[Event]] = {}
+# ``(parent name, suffix)`` -> the class of :meth:`Event.child`, without the name's
+# formatting: the same classes as ``Event.create`` makes.
+_children: dict[tuple[str, str], type[Event]] = {}
 
 
 class Event:
@@ -121,7 +124,12 @@ class Event:
         The child is a plain :class:`Event`: it does not inherit this event's
         ``success``/``failure``/``complete`` flags.
         """
-        child = Event.create(f"{self.name}_{suffix}", *args, **kwargs)
+        try:
+            kind = _children[(self.name, suffix)]
+        except KeyError:
+            kind = type(Event.create(f"{self.name}_{suffix}"))
+            _children[(self.name, suffix)] = kind
+        child = kind(*args, **kwargs)
         child.parent = self
         return child
 
