@@ -24,14 +24,36 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-__all__ = ["MAX_QUEUED", "IOStatus", "Intake", "weight"]
+from ._completion import current_cause
+
+if TYPE_CHECKING:
+    from .values import Value
+
+__all__ = ["MAX_QUEUED", "IOStatus", "Intake", "cascade_root", "weight"]
 
 #: The default bound on queued events (``Manager.max_queued``).
 MAX_QUEUED = 10_000
+
+
+def cascade_root() -> Value | None:
+    """The Value of the event whose cascade the running handler belongs to, if any.
+
+    The outermost tracked event: for a handler run because a connection or a file
+    read something, that ``read``.  A component that queues output beyond its
+    high-water mark asks this to hold the cascade of *another* source (a relay's
+    reading side) until the output has drained: how back-pressure crosses from one
+    connection to another.  ``None`` outside every tracked cascade.
+    """
+    value = current_cause.get()
+    if value is None:
+        return None
+    while value._cause is not None:
+        value = value._cause
+    return value
 
 
 def weight(size: int) -> int:

@@ -19,6 +19,7 @@ __all__ = [
     "closed",
     "created",
     "deleted",
+    "drain",
     "eof",
     "error",
     "modified",
@@ -54,6 +55,15 @@ class close(Event):
 
 class write(Event):
     """Request: write ``data`` (bytes, or str encoded with the file's encoding)."""
+
+
+class drain(Event):
+    """``drain(file)``: a cascade queued more than the file's ``high_water`` for it.
+
+    Fired by the File in that cascade; its handler returns once the queued output
+    has been written down to half the mark (or the file has closed), so the source
+    whose ``read`` started the cascade reads nothing more meanwhile.
+    """
 
 
 class error(Event):

@@ -17,15 +17,16 @@ from typing import Any
 import trio
 
 from ..core.components import Component
+from ..core.flow import cascade_root
+from ..core.handlers import handler
+from ..core.values import Value
 from . import events as ev
 from ._handle import Handle, StandardStream, open_handle
+from ._outbox import Outbox
 
 __all__ = ["BUFSIZE", "File"]
 
 BUFSIZE = 4096
-
-# Writes are coalesced into chunks of at most this many bytes.
-_WRITE_CHUNK = 65536
 
 
 def _readable(mode: str) -> bool:
@@ -56,11 +57,15 @@ class File(Component):
     Events handled on the channel: ``write(data)``, ``close()`` (after flushing),
     ``seek(offset, whence=0)`` and ``open(filename=None, mode=None, bufsize=None)``.
     Events fired: ``ready(file)``, ``opened(filename, mode)``, ``read(data)``,
-    ``eof()``, ``error(exc)`` and ``closed()``.
+    ``eof()``, ``error(exc)``, ``closed()`` and ``drain(file)``.
 
-    Each ``read`` is fired once the handlers of the previous one have finished (or
-    after :attr:`read_wait` seconds, so that an ``async`` handler waiting for the next
-    read cannot stall the file), which keeps a fast file from flooding the queue.
+    Each ``read`` is fired once the cascade of the previous one has completed (its
+    handlers, what they fired, and the writes they queued down to their Files' and
+    connections' high-water marks: a ``write`` beyond :attr:`high_water` holds the
+    writing cascade with a ``drain`` event until half of it is written), which keeps
+    a fast file from flooding the queue or a slow sink.  If a read's own handlers
+    are still running after :attr:`read_wait` seconds (an ``async`` handler waiting
+    for the next read), reading goes on, with at most one such read outstanding.
     Stopping the application, or unregistering the file, flushes what is queued for
     writing (bounded by the application's close timeout) and closes it.  The
     standard streams (descriptors 0-2) are flushed but never closed.
@@ -72,6 +77,9 @@ class File(Component):
     poll_interval = 0.1
     #: seconds a read waits for the previous read's handlers before reading on
     read_wait = 0.5
+    #: bytes queued for writing above which a cascade that writes more is held until
+    #: half of it is written (``drain``)
+    high_water = 65536
 
     def init(
         self,
@@ -94,7 +102,7 @@ class File(Component):
         self._pending: Any = filename  # what run_io opens next (None: nothing)
         self._opening = False
         self._handle: Handle | None = None
-        self._out: deque[bytes] = deque()
+        self._out = Outbox()
         self._seeks: deque[tuple[int, int]] = deque()
         self._close_requested = False
         self._stopping = False
@@ -143,8 +151,17 @@ class File(Component):
         if self._handle is not None and not _writable(self._mode):
             self.fire(ev.error(ValueError(f"File {self._filename!r} is not open for writing")))
             return
-        self._out.append(data)
+        self._out.put(data)
         self._wake()
+        if self._out.size > self.high_water and cascade_root() is not None:
+            # Hold the cascade that is writing (a reader's: ``cat`` into a pipe that
+            # is not read) until the output drains: bounded memory, nothing dropped.
+            self.fire(ev.drain(self))
+
+    @handler("drain")
+    async def _on_drain(self, target: Any) -> None:
+        if target is self:
+            await self._out.wait_drained(self.high_water // 2)
 
     def close(self) -> None:
         """Close the file once the queued writes are flushed; ``closed()`` follows."""
@@ -220,7 +237,7 @@ class File(Component):
         try:
             handle, name, mode = await open_handle(target, self._mode, self._encoding)
         except (OSError, ValueError) as exc:
-            self._out.clear()
+            self._out.drop()
             return None, self.fire(ev.error(exc))
         finally:
             self._opening = False
@@ -242,7 +259,7 @@ class File(Component):
         finally:
             self._handle = None
             self._close_requested = False
-            self._out.clear()
+            self._out.drop()
             with trio.move_on_after(1, shield=True):
                 await handle.aclose()
             self.fire(ev.closed())
@@ -262,27 +279,49 @@ class File(Component):
         out = self._out
         while True:
             if out:
-                size = 0
-                parts: list[bytes] = []
-                while out and size < _WRITE_CHUNK:
-                    parts.append(out.popleft())
-                    size += len(parts[-1])
+                chunk, size = out.take()
                 try:
                     async with self._io_lock:
                         await self._apply_seeks(handle)
-                        await handle.write(b"".join(parts))
+                        await handle.write(chunk)
                 except OSError as exc:
                     self.fire(ev.error(exc))
                     return
+                finally:
+                    out.written(size, self.high_water // 2)
                 continue
             if self._close_requested:
                 return
             await self._sleep_until_kicked()
 
+    async def _fire_read(self, data: bytes, lagging: Value | None) -> Value | None:
+        """Fire ``read(data)``; return once the file may read again.
+
+        That is once the read's cascade has completed -- everything its handlers
+        fired, and the writes they queued down to their files' and connections'
+        high-water marks (see ``drain``): a fast file cannot flood a slow sink.  If
+        the read's own handlers are still running after :attr:`read_wait` seconds
+        (an ``async`` handler may be waiting for the next read), reading goes on,
+        with at most one such read outstanding.  Returns the read left running, if
+        any.  Cancellation: cancellable; the read's handlers are unaffected.
+        """
+        cascade = trio.Event()
+        value = self.fire(ev.read(data))
+        value.on_complete(lambda _: cascade.set())
+        with trio.move_on_after(self.read_wait):
+            await value.wait_done()
+        if value.done:
+            await cascade.wait()
+            return lagging
+        if lagging is not None:
+            await lagging.wait_done()
+        return value
+
     async def _read_loop(self, handle: Handle) -> None:
         assert self._io_lock is not None
         mode = self._mode
         caught_up = False
+        lagging: Value | None = None  # a read whose handlers outlasted read_wait
         while True:
             try:
                 async with self._io_lock:
@@ -295,12 +334,7 @@ class File(Component):
                 return
             if data:
                 caught_up = False
-                value = self.fire(ev.read(data))
-                with trio.move_on_after(self.read_wait):
-                    try:
-                        await value.wait()
-                    except Exception:  # the handler's error was reported as an event
-                        pass
+                lagging = await self._fire_read(data, lagging)
                 continue
             if not caught_up:
                 caught_up = True

@@ -25,7 +25,7 @@ from . import _tls
 from ._bind import check_options, check_port
 from ._connection import HIGH_WATER, Connection, Settings
 from ._streamed import StreamDriver
-from .events import connected, disconnected, error, read, ready, unreachable
+from .events import connected, disconnected, drain, error, read, ready, unreachable
 
 _Request = tuple[Any, Any, bool, dict[str, Any]]
 
@@ -92,6 +92,10 @@ class _StreamClient(BaseComponent):
     def error_event(self, conn: Connection, exc: BaseException) -> Event:
         """``error(err)``."""
         return error(exc)
+
+    def drain_event(self, conn: Connection) -> Event:
+        """``drain(sock)``."""
+        return drain(conn)
 
     # -- the I/O task -------------------------------------------------------------------
 
@@ -179,6 +183,11 @@ class _StreamClient(BaseComponent):
             conn.write(data)
         else:
             self._pending.append(bytes(data))
+
+    @handler("drain")
+    async def _on_drain(self, sock: Any) -> None:
+        if isinstance(sock, Connection) and sock is self._conn:
+            await sock.wait_drained()
 
     @handler("close", "disconnect")
     def _on_close(self) -> None:

@@ -26,7 +26,7 @@ import attrs
 import trio
 
 from ..core.events import Event
-from ..core.flow import Intake
+from ..core.flow import Intake, cascade_root
 from ..core.values import Value
 from ._gate import ReadGate
 from ._state import ConnectionState, Phase
@@ -72,6 +72,9 @@ class Endpoint(Protocol):
 
     def error_event(self, conn: Connection, exc: BaseException) -> Event:
         """The ``error`` event for ``conn`` failing with ``exc``."""
+
+    def drain_event(self, conn: Connection) -> Event:
+        """The ``drain`` event that holds a cascade until ``conn``'s output drains."""
 
 
 class Driver(Protocol):
@@ -145,6 +148,8 @@ class Connection:
         self._driver: Driver | None = None
         self._upgrade: Upgrade | None = None
         self._errored = False
+        # Set once output drains (or the connection closes), while anyone waits.
+        self._drained: trio.Event | None = None
         # Set by the driver while ``write`` may send on the descriptor at once.
         self._direct = False
         self._fd: int | None = None
@@ -211,6 +216,33 @@ class Connection:
                 data = memoryview(data)[sent:]  # the rest, without a copy
         state.queue(data)
         self._output_queued()
+        if state.buffered > state.high_water:
+            self._hold_cascade()
+
+    async def wait_drained(self) -> None:
+        """Return once at most the low-water mark is queued, or the connection closes.
+
+        Cancellation: cancellable; nothing changes then.
+        """
+        state = self._state
+        while state.writable and not state.drained:
+            if self._drained is None:
+                self._drained = trio.Event()
+            await self._drained.wait()
+
+    def _hold_cascade(self) -> None:
+        """More than the high-water mark is queued: hold the cascade that wrote it.
+
+        Written in the cascade of *another* source's read (a relay), the ``drain``
+        event fired here belongs to that cascade, and its handler returns once this
+        connection's output has drained: the source reads nothing more meanwhile, so
+        a peer that does not read cannot make the relay queue without bound.  A
+        cascade of this connection's own reads needs no hold: the connection stops
+        reading by itself while its output is above the mark.
+        """
+        root = cascade_root()
+        if root is not None and not self._gate.fired(root):
+            self.owner.fire(self.owner.drain_event(self))
 
     def close(self) -> None:
         """Close once everything queued has been sent (bounded by ``close_timeout``)."""
@@ -218,6 +250,7 @@ class Connection:
         if not state.writable:
             return
         state.request_close()
+        self._output_progress()
         if self._driver is not None:
             self._driver.close_requested(self)
 
@@ -277,6 +310,13 @@ class Connection:
         if self._driver is not None:
             self._driver.output_queued(self)
 
+    def _output_progress(self) -> None:
+        """The drivers: output was sent, or the connection is closing."""
+        drained = self._drained
+        if drained is not None and (self._state.drained or not self._state.writable):
+            self._drained = None
+            drained.set()
+
     def _failed(self, exc: BaseException) -> bool:
         """Report a broken connection (once): ``error``; True if reported now."""
         if self._errored or self._state.phase is Phase.CLOSED:
@@ -285,5 +325,6 @@ class Connection:
         cause = exc.__cause__ if exc.__cause__ is not None else exc
         log.debug("connection %r failed: %r", self, cause)
         self._state.request_close()
+        self._output_progress()
         self.owner.fire(self.owner.error_event(self, cause))
         return True

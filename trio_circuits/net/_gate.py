@@ -76,7 +76,7 @@ class ReadGate:
             read (``send(value, data)``).
     """
 
-    __slots__ = ("_intake", "_resume", "_send", "_size", "pending")
+    __slots__ = ("_fired", "_intake", "_resume", "_send", "_size", "pending")
 
     def __init__(
         self,
@@ -88,6 +88,9 @@ class ReadGate:
         self._resume = resume
         self._send = send
         self._size = 0
+        # The id of the read in flight: an id, not a reference, so that the event
+        # is still freed the moment it is dispatched (see core/_release.py).
+        self._fired = 0
         #: A ``read`` was fired and its cascade has not completed.
         self.pending = False
 
@@ -97,6 +100,7 @@ class ReadGate:
             return False
         self._size = size
         self.pending = True
+        self._fired = id(event)
         fire(event).observe(self)
         return True
 
@@ -110,7 +114,12 @@ class ReadGate:
         await self._intake.admit(size)
         self._size = size
         self.pending = True
+        self._fired = id(event)
         fire(event).observe(self)
+
+    def fired(self, root: Value) -> bool:
+        """True if ``root`` (a cascade's root, alive) is the read in flight here."""
+        return self.pending and id(root.event) == self._fired
 
     # -- the read Value's observer ----------------------------------------------------
 

@@ -275,10 +275,12 @@ class Reactor:
         state = slot.conn._state
         was_paused = state.buffered > state.high_water
         try:
-            if not slot.send():
-                return
+            flushed = slot.send()
         except OSError as exc:
             self._fail(slot, exc)
+            return
+        slot.conn._output_progress()
+        if not flushed:
             return
         if was_paused and state.drained:
             self.resume_input(slot.conn)
@@ -358,6 +360,7 @@ class Reactor:
         conn = slot.conn
         conn._direct = False
         conn._state.finished()
+        conn._output_progress()
         _socket(conn).close()
         self._closed(conn)
 

@@ -35,7 +35,7 @@ from ._bind import (
 from ._connection import HIGH_WATER, Connection, Settings
 from ._serving import Serving
 from ._start import cannot_start
-from .events import closed, error, read, ready
+from .events import closed, drain, error, read, ready
 
 
 class _StreamServer(BaseComponent):
@@ -159,6 +159,10 @@ class _StreamServer(BaseComponent):
         """``error(sock, err)``."""
         return error(conn, exc)
 
+    def drain_event(self, conn: Connection) -> Event:
+        """``drain(sock)``."""
+        return drain(conn)
+
     # -- the I/O task -------------------------------------------------------------------
 
     async def run_io(self, *, task_status: IOStatus) -> None:
@@ -220,6 +224,11 @@ class _StreamServer(BaseComponent):
     def _on_write(self, sock: Any, data: bytes) -> None:
         if self._own(sock) and not sock.closed:
             sock.write(data)
+
+    @handler("drain")
+    async def _on_drain(self, sock: Any) -> None:
+        if self._own(sock):
+            await sock.wait_drained()
 
     @handler("close")
     def _on_close(self, sock: Any = None) -> None:

@@ -89,6 +89,7 @@ class StreamDriver:
             self._life = None
             conn._direct = False
             conn._state.finished()
+            conn._output_progress()
             await trio.aclose_forcefully(conn.stream)
 
     async def _reader(self, done: trio.Event) -> None:
@@ -167,6 +168,7 @@ class StreamDriver:
                     chunk = state.next_chunk()
                     await conn.stream.send_all(chunk)
                     state.sent(len(chunk))
+                    conn._output_progress()
                     if state.drained:
                         self._reader_wakeup.poke()
                 elif state.flushed:

@@ -25,6 +25,7 @@ __all__ = [
     "connected",
     "disconnect",
     "disconnected",
+    "drain",
     "error",
     "read",
     "ready",
@@ -78,6 +79,16 @@ class broadcast(Event):
 
 class write(Event):
     """Request: server ``(sock, data)``, client ``(data)``, UDP ``((host, port), data)``."""
+
+
+class drain(Event):
+    """``(sock)``: a cascade queued more than ``sock``'s high-water mark for it.
+
+    Fired by the framework in that cascade; the socket component's handler returns
+    once ``sock``'s output has drained (or it closes), so the reader whose ``read``
+    started the cascade reads nothing more meanwhile (SPEC 5.1's back-pressure,
+    from one connection to another).
+    """
 
 
 class close(Event):
