@@ -170,3 +170,37 @@ async def test_a_relay_whose_target_closes_releases_its_source(serving_mode: str
             await all_sent.wait()  # the source is read again, to its end
         assert await source.receive_some(1) == b""
         await source.aclose()
+
+
+async def test_writes_before_the_client_connects_hold_their_source(serving_mode: str) -> None:
+    """A relay's client still connecting queues its writes: bounded, then sent in order."""
+    payload = hashlib.sha256(b"later").digest() * (96 * MiB // 32)
+    chunks_in, chunks_out = trio.open_memory_channel[bytes](1000)
+
+    async def collect(stream: trio.SocketStream) -> None:
+        while chunk := await stream.receive_some(1 << 16):
+            await chunks_in.send(chunk)
+
+    m = Manager()
+    server = TCPServer(("127.0.0.1", 0), channel="source").register(m)
+    TCPClient(channel="target").register(m)
+    ClientRelay().register(m)
+    w = Watcher(m)
+    async with open_app(m), trio.open_nursery() as nursery:
+        source = await trio.open_tcp_stream("127.0.0.1", server.port)
+        sent = [0]
+        all_sent = trio.Event()
+        nursery.start_soon(_send_for, source, payload, sent, all_sent)
+        await trio.sleep(1.0)  # no connection yet: the writes wait for one
+        assert sent[0] < KERNEL_SLACK, sent[0]
+        listeners = await nursery.start(partial(trio.serve_tcp, collect, 0, host="127.0.0.1"))
+        m.fire(connect("127.0.0.1", listeners[0].socket.getsockname()[1]), "target")
+        await w.wait("connected", "target")
+        got = bytearray()
+        with trio.fail_after(30):
+            while len(got) < len(payload):
+                got += await chunks_out.receive()
+        assert got == payload
+        await all_sent.wait()
+        await source.aclose()
+        nursery.cancel_scope.cancel()

@@ -19,7 +19,7 @@ import trio
 
 from ..core.components import BaseComponent
 from ..core.events import Event
-from ..core.flow import Intake, IOStatus
+from ..core.flow import Intake, IOStatus, cascade_root
 from ..core.handlers import handler
 from . import _tls
 from ._bind import check_options, check_port
@@ -58,7 +58,9 @@ class _StreamClient(BaseComponent):
         self.port: Any = None
         self._conn: Connection | None = None
         self._requests: deque[_Request] = deque()
-        self._pending: list[bytes] = []
+        self._pending: list[bytes] = []  # written before a connection was made
+        self._pending_size = 0
+        self._attempted = trio.Event()  # set as each connect attempt ends
         self._wakeup = trio.Event()
         self._stopping = False
 
@@ -116,6 +118,7 @@ class _StreamClient(BaseComponent):
         self._stopping = True
         self._requests.clear()
         self._wakeup.set()
+        self._attempt_ended()
         if self._conn is not None:
             self._conn.close()
 
@@ -129,6 +132,7 @@ class _StreamClient(BaseComponent):
         except (OSError, trio.TooSlowError) as exc:
             self.fire(unreachable(host, port, exc))  # circuits' order
             self.fire(error(exc))
+            self._attempt_ended()
             return
         conn = Connection(stream, (host, port), self, self._settings, intake)
         if secure:
@@ -138,11 +142,13 @@ class _StreamClient(BaseComponent):
                 await trio.aclose_forcefully(stream)
                 self.fire(error(exc))
                 self.fire(unreachable(host, port, exc))
+                self._attempt_ended()
                 return
         self._conn = conn
-        pending, self._pending = self._pending, []
+        pending, self._pending, self._pending_size = self._pending, [], 0
         for data in pending:
             conn.write(data)
+        self._attempt_ended()
         try:
             self.fire(connected(*self._connected_args(host, port)))
             await StreamDriver(conn).serve()
@@ -183,11 +189,23 @@ class _StreamClient(BaseComponent):
             conn.write(data)
         else:
             self._pending.append(bytes(data))
+            self._pending_size += len(data)
+            if self._pending_size > self.high_water and cascade_root() is not None:
+                self.fire(drain(None))  # held until a connection takes it
 
     @handler("drain")
     async def _on_drain(self, sock: Any) -> None:
+        if sock is None:  # written before a connection was made
+            if self._pending:
+                await self._attempted.wait()
+            sock = self._conn
         if isinstance(sock, Connection) and sock is self._conn:
             await sock.wait_drained()
+
+    def _attempt_ended(self) -> None:
+        """A connect attempt has ended (or the client stops): pending holds go on."""
+        ended, self._attempted = self._attempted, trio.Event()
+        ended.set()
 
     @handler("close", "disconnect")
     def _on_close(self) -> None:

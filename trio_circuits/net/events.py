@@ -84,6 +84,9 @@ class write(Event):
 class drain(Event):
     """``(sock)``: a cascade queued more than ``sock``'s high-water mark for it.
 
+    A client fires ``drain(None)`` for writes queued before its connection is made:
+    held until a connect attempt ends (then until the new connection has drained).
+
     Fired by the framework in that cascade; the socket component's handler returns
     once ``sock``'s output has drained (or it closes), so the reader whose ``read``
     started the cascade reads nothing more meanwhile (SPEC 5.1's back-pressure,
