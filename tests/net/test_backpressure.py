@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from functools import partial
 
+import pytest
 import trio
 
 from trio_circuits import Component, Manager, handler, open_app
@@ -204,3 +205,64 @@ async def test_writes_before_the_client_connects_hold_their_source(serving_mode:
         await all_sent.wait()
         await source.aclose()
         nursery.cancel_scope.cancel()
+
+
+class Broadcaster(TCPServer):
+    """Writes what each connection sends to every other one (a chat, without lines)."""
+
+    members: list[Connection]
+
+    def init(self, *args: object, **kwargs: object) -> None:
+        self.members = []
+
+    @handler("connect")
+    def _join(self, sock: Connection, *_: object) -> None:
+        self.members.append(sock)
+
+    @handler("disconnect")
+    def _leave(self, sock: Connection) -> None:
+        self.members.remove(sock)
+
+    @handler("read")
+    def _pass_on(self, sock: Connection, data: bytes) -> None:
+        for other in self.members:
+            if other is not sock:
+                self.fire(write(other, data))
+
+
+async def test_a_member_that_never_reads_is_closed_after_drain_timeout(
+    serving_mode: str,
+) -> None:
+    """One silent member cannot hold a chat back for ever: the others go on."""
+    payload = hashlib.sha256(b"chat").digest() * (8 * MiB // 32)
+    m = Manager()
+    server = Broadcaster(("127.0.0.1", 0), drain_timeout=0.5).register(m)
+    w = Watcher(m)
+    async with open_app(m), trio.open_nursery() as nursery:
+        silent = await trio.open_tcp_stream("127.0.0.1", server.port)  # never reads
+        await w.wait("connect")
+        reader = await trio.open_tcp_stream("127.0.0.1", server.port)
+        await w.wait("connect")
+        talker = await trio.open_tcp_stream("127.0.0.1", server.port)
+        await w.wait("connect")
+        all_sent = trio.Event()
+        nursery.start_soon(_send_for, talker, payload, [0], all_sent)
+        got = await _read_all(reader, len(payload))
+        assert got == payload
+        ev = await w.wait("error", timeout=10)
+        assert isinstance(ev.args[1], trio.TooSlowError)
+        assert "read nothing" in str(ev.args[1])
+        await w.wait("disconnect", timeout=10)  # its close gave up within close_timeout
+        assert len(server.members) == 2  # the silent one is gone
+        with trio.fail_after(10):
+            await all_sent.wait()
+        for stream in (silent, reader, talker):
+            await stream.aclose()
+
+
+def test_drain_timeout_is_checked_at_construction() -> None:
+    for bad in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="drain_timeout"):
+            TCPServer(0, drain_timeout=bad)
+        with pytest.raises(ValueError, match="drain_timeout"):
+            TCPClient(drain_timeout=bad)

@@ -45,11 +45,14 @@ class _StreamClient(BaseComponent):
         handshake_timeout: float = _tls.HANDSHAKE_TIMEOUT,
         idle_timeout: float | None = None,
         close_timeout: float = 5.0,
+        drain_timeout: float | None = None,
         socket_options: list[tuple[int, int, Any]] | None = None,
     ) -> None:
         if connect_timeout <= 0:
             raise ValueError("connect_timeout must be > 0")
-        self._settings = Settings(high_water, idle_timeout, close_timeout, handshake_timeout)
+        self._settings = Settings(
+            high_water, idle_timeout, close_timeout, handshake_timeout, drain_timeout
+        )
         self._options = check_options(socket_options)
         super().__init__(channel=channel)
         self._bind = bind
@@ -200,7 +203,7 @@ class _StreamClient(BaseComponent):
                 await self._attempted.wait()
             sock = self._conn
         if isinstance(sock, Connection) and sock is self._conn:
-            await sock.wait_drained()
+            await sock.hold_until_drained()
 
     def _attempt_ended(self) -> None:
         """A connect attempt has ended (or the client stops): pending holds go on."""
@@ -242,7 +245,7 @@ class TCPClient(_StreamClient):
         bind: a local host address to connect from (or ``None``).
         channel: the channel of its events.
         connect_timeout: seconds a connect may take before ``unreachable``.
-        high_water, handshake_timeout, idle_timeout, close_timeout: as for
+        high_water, handshake_timeout, idle_timeout, close_timeout, drain_timeout: as for
             :class:`~trio_circuits.net.sockets.TCPServer`.
         socket_options: ``(level, option, value)`` triples set on the socket before
             it connects.

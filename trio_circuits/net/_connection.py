@@ -105,12 +105,16 @@ class Settings:
             while it is ready to read (``None``: never).
         close_timeout: seconds a close may take to flush, send EOF and linger.
         handshake_timeout: seconds a TLS handshake may take.
+        drain_timeout: seconds a connection may keep another's cascade waiting for
+            its output to drain (``drain``) before it is closed as a peer that does
+            not read (``None``: as long as it stays connected).
     """
 
     high_water: int = HIGH_WATER
     idle_timeout: float | None = None
     close_timeout: float = 5.0
     handshake_timeout: float = 10.0
+    drain_timeout: float | None = None
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.high_water, bool) or self.high_water < 1:
@@ -118,8 +122,10 @@ class Settings:
         for name in ("close_timeout", "handshake_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
-        if self.idle_timeout is not None and self.idle_timeout <= 0:
-            raise ValueError("idle_timeout must be > 0 (or None)")
+        for name in ("idle_timeout", "drain_timeout"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0 (or None)")
 
 
 class Connection:
@@ -229,6 +235,31 @@ class Connection:
             if self._drained is None:
                 self._drained = trio.Event()
             await self._drained.wait()
+
+    async def hold_until_drained(self) -> None:
+        """The ``drain`` handler: wait for :meth:`wait_drained`, within ``drain_timeout``.
+
+        A peer that reads nothing for that long while another connection's cascade
+        waits for it is reported (``error(sock, TooSlowError)``) and closed, so that
+        it cannot hold the others back for ever (a chat server's silent member).
+
+        Cancellation: cancellable; nothing changes then.
+        """
+        timeout = self._settings.drain_timeout
+        if timeout is None:
+            await self.wait_drained()
+            return
+        with trio.move_on_after(timeout):
+            await self.wait_drained()
+            return
+        state = self._state
+        if state.writable and not state.drained:
+            reason = trio.TooSlowError(
+                f"the peer read nothing for {timeout} s with {state.buffered} bytes queued"
+            )
+            log.debug("connection %r: %s", self, reason)
+            self.owner.fire(self.owner.error_event(self, reason))
+            self.close()  # what is queued still has close_timeout to go out
 
     def _hold_cascade(self) -> None:
         """More than the high-water mark is queued: hold the cascade that wrote it.

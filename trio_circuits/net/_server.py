@@ -60,6 +60,7 @@ class _StreamServer(BaseComponent):
         handshake_timeout: float = _tls.HANDSHAKE_TIMEOUT,
         idle_timeout: float | None = None,
         close_timeout: float = 5.0,
+        drain_timeout: float | None = None,
         socket_options: list[tuple[int, int, Any]] | None = None,
     ) -> None:
         self._address = self._parse(bind)
@@ -68,7 +69,9 @@ class _StreamServer(BaseComponent):
             raise ValueError("secure=True needs a certfile (and keyfile) or an ssl_context")
         if isinstance(backlog, bool) or not isinstance(backlog, int) or backlog < 1:
             raise ValueError(f"backlog must be a positive int, not {backlog!r}")
-        self._settings = Settings(high_water, idle_timeout, close_timeout, handshake_timeout)
+        self._settings = Settings(
+            high_water, idle_timeout, close_timeout, handshake_timeout, drain_timeout
+        )
         self._options = check_options(socket_options)
         super().__init__(channel=channel)
         self.secure = secure
@@ -228,7 +231,7 @@ class _StreamServer(BaseComponent):
     @handler("drain")
     async def _on_drain(self, sock: Any) -> None:
         if self._own(sock):
-            await sock.wait_drained()
+            await sock.hold_until_drained()
 
     @handler("close")
     def _on_close(self, sock: Any = None) -> None:
@@ -270,6 +273,9 @@ class TCPServer(_StreamServer):
         idle_timeout: close a connection that receives nothing for this many seconds
             (``None``: never).
         close_timeout: seconds a connection's close may take (flush, EOF, linger).
+        drain_timeout: seconds a connection's output may stay above ``high_water``
+            while another connection's cascade waits for it (``drain``), before it
+            is closed as a peer that does not read (``None``: no limit).
         socket_options: ``(level, option, value)`` triples set on the listening
             socket before it is bound.
 
