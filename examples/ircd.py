@@ -47,7 +47,10 @@ class Server(Component):
         self.users: dict[Any, User] = {}
         self.nicks: dict[str, User] = {}
         self.rooms: dict[str, set[User]] = {}
-        TCPServer((host or "0.0.0.0", int(port or 6667)), channel=self.channel).register(self)
+        # A client that reads nothing for 60 s while others talk to it is dropped.
+        TCPServer(
+            (host or "0.0.0.0", int(port or 6667)), channel=self.channel, drain_timeout=60
+        ).register(self)
         IRC(channel=self.channel).register(self)
         if debug:
             Debugger().register(self)
