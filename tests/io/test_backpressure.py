@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import trio
 
-from trio_circuits import Component, Manager, handler, open_app
-from trio_circuits.io import File, close, write
+from trio_circuits import Component, Event, Manager, handler, open_app
+from trio_circuits.io import File, Process, close, write
+from trio_circuits.testing import Watcher
 
 MiB = 1 << 20
 
@@ -67,3 +69,40 @@ async def test_a_file_copied_into_a_pipe_nobody_reads_stops_reading(tmp_path: Pa
         os.close(r)
         if w >= 0:
             os.close(w)
+
+
+_BLOCK_FILTER = """
+import sys
+out, inp = sys.stdout.buffer, sys.stdin.buffer
+out.write(b"ready\\n"); out.flush()
+while block := inp.read1(1 << 18):
+    out.write(block); out.flush()  # blocks while its output is not read
+"""
+
+
+async def test_a_process_fed_from_its_own_output_does_not_deadlock() -> None:
+    """Writes to a child's stdin in the cascade of its stdout are not held.
+
+    The child reads its input only once its output is read; holding the stdout
+    reader until stdin drained would make each wait for the other for ever.
+    """
+    payload = hashlib.sha256(b"child").digest() * (4 * MiB // 32)
+
+    class Driver(Component):
+        fed = False
+
+        @handler("read", channel="*")
+        def _feed(self, event: Event, data: bytes) -> None:
+            if not self.fed and str(event.channels[0]).endswith(".stdout"):
+                self.fed = True
+                self.fire(write(payload), process._stdin)  # circuits kept _stdin
+                self.fire(close(), process._stdin)
+
+    m = Manager()
+    Driver().register(m)
+    process = Process([sys.executable, "-c", _BLOCK_FILTER]).register(m)
+    w = Watcher(m)
+    async with open_app(m):
+        process.start()
+        await w.wait("terminated", "process", timeout=30)
+        assert process.stdout.getvalue() == b"ready\n" + payload

@@ -19,10 +19,10 @@ import trio
 from ..core.components import Component
 from ..core.flow import cascade_root
 from ..core.handlers import handler
-from ..core.values import Value
 from . import events as ev
 from ._handle import Handle, StandardStream, open_handle
 from ._outbox import Outbox
+from ._pacer import ReadPacer
 
 __all__ = ["BUFSIZE", "File"]
 
@@ -103,6 +103,8 @@ class File(Component):
         self._opening = False
         self._handle: Handle | None = None
         self._out = Outbox()
+        self._coupled: tuple[File, ...] = ()
+        self._pacer = ReadPacer()
         self._seeks: deque[tuple[int, int]] = deque()
         self._close_requested = False
         self._stopping = False
@@ -153,10 +155,22 @@ class File(Component):
             return
         self._out.put(data)
         self._wake()
-        if self._out.size > self.high_water and cascade_root() is not None:
-            # Hold the cascade that is writing (a reader's: ``cat`` into a pipe that
-            # is not read) until the output drains: bounded memory, nothing dropped.
-            self.fire(ev.drain(self))
+        if self._out.size > self.high_water:
+            root = cascade_root()
+            if root is not None and not any(f._pacer.carries(root) for f in self._coupled):
+                # Hold the cascade that is writing (a reader's: ``cat`` into a pipe
+                # nobody reads) until the output drains: bounded, nothing dropped.
+                self.fire(ev.drain(self))
+
+    @handler(False)
+    def couple(self, *sources: File) -> None:
+        """Never hold the cascades of ``sources``' reads for what is written here.
+
+        A process's stdin is coupled to its stdout and stderr: a child that reads its
+        input only once its output has been read would otherwise wait for us while
+        we wait for it.
+        """
+        self._coupled = sources
 
     @handler("drain")
     async def _on_drain(self, target: Any) -> None:
@@ -294,34 +308,10 @@ class File(Component):
                 return
             await self._sleep_until_kicked()
 
-    async def _fire_read(self, data: bytes, lagging: Value | None) -> Value | None:
-        """Fire ``read(data)``; return once the file may read again.
-
-        That is once the read's cascade has completed -- everything its handlers
-        fired, and the writes they queued down to their files' and connections'
-        high-water marks (see ``drain``): a fast file cannot flood a slow sink.  If
-        the read's own handlers are still running after :attr:`read_wait` seconds
-        (an ``async`` handler may be waiting for the next read), reading goes on,
-        with at most one such read outstanding.  Returns the read left running, if
-        any.  Cancellation: cancellable; the read's handlers are unaffected.
-        """
-        cascade = trio.Event()
-        value = self.fire(ev.read(data))
-        value.on_complete(lambda _: cascade.set())
-        with trio.move_on_after(self.read_wait):
-            await value.wait_done()
-        if value.done:
-            await cascade.wait()
-            return lagging
-        if lagging is not None:
-            await lagging.wait_done()
-        return value
-
     async def _read_loop(self, handle: Handle) -> None:
         assert self._io_lock is not None
         mode = self._mode
         caught_up = False
-        lagging: Value | None = None  # a read whose handlers outlasted read_wait
         while True:
             try:
                 async with self._io_lock:
@@ -334,7 +324,7 @@ class File(Component):
                 return
             if data:
                 caught_up = False
-                lagging = await self._fire_read(data, lagging)
+                await self._pacer.fire(self.fire, ev.read(data), self.read_wait)
                 continue
             if not caught_up:
                 caught_up = True

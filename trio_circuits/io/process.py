@@ -231,6 +231,7 @@ class Process(BaseComponent):
         self._stderr = File(
             proc.stderr, "rb", bufsize=_PIPE_BUFSIZE, channel=f"{pid}.stderr"
         ).register(self)
+        self._stdin.couple(self._stdout, self._stderr)
         self._add_pipe_handlers(pid)
         self.fire(ev.started(self))
         nursery.start_soon(self._watch, proc)
