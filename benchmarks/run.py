@@ -391,13 +391,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--load", metavar="FILE", type=Path, help="read medians, run nothing")
     parser.add_argument("--plot", metavar="FILE", type=Path, help="draw the ratios (SVG, PNG)")
     parser.add_argument("--workers", type=int, metavar="N", help="1, 2, 4... N worker processes")
+    parser.add_argument(
+        "--unpinned", action="store_true", help="with --workers: servers on any core"
+    )
     args = parser.parse_args(argv)
 
     if args.workers:
         import workers
 
         runs, seconds = (1, 1.0) if args.quick else (args.runs, args.seconds)
-        found = workers.main(args.workers, runs, seconds, args.dry_run)
+        found = workers.main(
+            args.workers,
+            runs,
+            seconds,
+            only=args.only,
+            pin=not args.unpinned,
+            dry_run=args.dry_run,
+        )
         if args.save and found:
             args.save.write_text(json.dumps({"runs": runs, "workers": found}, indent=2) + "\n")
         return

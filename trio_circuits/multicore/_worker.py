@@ -108,7 +108,8 @@ def main(argv: list[str]) -> None:
     """Run the worker SPEC (``argv[1]``) describes."""
     control = socket.socket(fileno=int(argv[1]))
     control.set_inheritable(False)
-    spec = json.loads(control.makefile("rb").readline())
+    with control.makefile("rb") as lines:  # closing it leaves the socket open
+        spec = json.loads(lines.readline())
     _identity.index, _identity.count = spec["index"], spec["workers"]
     sys.path[:0] = [p for p in spec["path"] if p not in sys.path]
     sys.argv[:] = spec["argv"]
