@@ -188,6 +188,47 @@ async def exchange(port: int, payload: bytes) -> tuple[int, int]:
     return int(index), int(pid)
 
 
+async def _greeted(port: int, opened: list[tuple[trio.SocketStream, bytes]]) -> None:
+    stream = await trio.open_tcp_stream(HOST, port)
+    opened.append((stream, b""))  # closed by the caller, even if no greeting comes
+    at = len(opened) - 1
+    opened[at] = (stream, await receive_line(stream))
+
+
+async def one_stream_per_worker(
+    port: int, workers: int, rounds: int = 50
+) -> dict[int, tuple[trio.SocketStream, bytes]]:
+    """Worker index -> an open connection it serves, and its greeting.
+
+    Connections are opened eight at a time: with one shared accept queue, whichever
+    worker wakes first takes a connection, so one client connecting again and again
+    may well be served by one worker only; several at once spread.  The connections
+    not kept are closed; the caller closes the kept ones.
+    """
+    kept: dict[int, tuple[trio.SocketStream, bytes]] = {}
+    opened: list[tuple[trio.SocketStream, bytes]] = []
+    try:
+        with trio.fail_after(20):
+            for _ in range(rounds):
+                async with trio.open_nursery() as nursery:
+                    for _ in range(8):
+                        nursery.start_soon(_greeted, port, opened)
+                while opened:
+                    stream, greeting = opened.pop()
+                    index = int(greeting.split()[1])
+                    if index in kept:
+                        await stream.aclose()
+                    else:
+                        kept[index] = (stream, greeting)
+                if len(kept) == workers:
+                    return kept
+        raise AssertionError(f"only workers {sorted(kept)} answered")
+    except BaseException:
+        for stream, _ in [*kept.values(), *opened]:
+            await trio.aclose_forcefully(stream)
+        raise
+
+
 async def receive_line(stream: trio.abc.ReceiveStream) -> bytes:
     """One ``\\n``-terminated line (the greeting), without its end."""
     line = b""

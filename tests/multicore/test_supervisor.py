@@ -12,6 +12,7 @@ import re
 import signal
 from collections import Counter
 
+import pytest
 import trio
 
 from .harness import HOST, alive, descendants, exchange, gone, receive_line, supervised
@@ -54,8 +55,13 @@ async def test_four_workers_share_one_port_for_a_thousand_connections() -> None:
         assert await supervisor.stop() == 0
 
 
-async def test_a_killed_worker_loses_no_new_connection_and_is_replaced() -> None:
-    async with supervised(ECHO, "--workers", "2") as supervisor:
+@pytest.mark.parametrize("listen", [(), ("--reuse-port",)], ids=["shared", "reuse-port"])
+async def test_a_killed_worker_loses_no_new_connection_and_is_replaced(
+    listen: tuple[str, ...],
+) -> None:
+    # With --reuse-port, the connections the kernel hashes to the dead worker's
+    # listener wait there (the supervisor keeps it open) for the replacement.
+    async with supervised(ECHO, "--workers", "2", *listen) as supervisor:
         await supervisor.line("2 workers ready")
         port, victim = supervisor.port, supervisor.ready_pids()[1]
         dead_at = trio.current_time() + 3600.0
@@ -64,7 +70,9 @@ async def test_a_killed_worker_loses_no_new_connection_and_is_replaced() -> None
         done = trio.Event()
 
         async def keep_connecting() -> None:
-            while not done.is_set():
+            for _ in range(100_000):
+                if done.is_set():
+                    return
                 started = trio.current_time()
                 try:
                     served.append(await exchange(port, b"ping\n"))
@@ -73,7 +81,8 @@ async def test_a_killed_worker_loses_no_new_connection_and_is_replaced() -> None
                         lost.append(exc)
 
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(keep_connecting)
+            for _ in range(4):  # four clients at a time
+                nursery.start_soon(keep_connecting)
             await trio.sleep(0.2)
             mark = len(supervisor.err)
             os.kill(victim, signal.SIGKILL)
@@ -222,6 +231,7 @@ async def test_a_factory_failing_in_every_worker_stops_with_its_error_once() -> 
         assert await supervisor.wait(30) == 1
         text = supervisor.text
         assert text.count("RuntimeError: no database here") == 1, text
+        assert re.search(r"^\[worker \d\] RuntimeError: no database here$", text, re.M)
         assert "could not start" in text
         assert "restarting" not in text
 
