@@ -76,7 +76,7 @@ def test_run_with_workers_in_this_process_leaves_nothing_behind(
     port = _free_port()
     monkeypatch.setenv("TEST_PORT", str(port))
     fds = set(os.listdir("/proc/self/fd"))
-    before = descendants(os.getpid())  # e.g. a session's redis-server: not ours
+    before = descendants(os.getpid())  # e.g. a redis-server started by another test: not ours
     seen: set[int] = set()
 
     def stop_when_both_answered() -> None:

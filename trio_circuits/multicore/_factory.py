@@ -53,7 +53,7 @@ def reference(factory: Factory | str) -> dict[str, str]:
             return {"module": spec.name, "qualname": name}  # python -m package.module
         path = getattr(main, "__file__", None)
         if path is None:
-            raise TypeError(f"{factory!r} is defined in an interactive session: use a module")
+            raise TypeError(f"{factory!r} is defined at the interactive prompt: use a module")
         return {"path": os.path.abspath(path), "qualname": name}
     return {"module": module_name, "qualname": name}
 
