@@ -15,7 +15,7 @@ from typing import Any
 from trio_circuits import Component, Event, Manager, Timer, handler
 from trio_circuits.multicore import worker_index
 from trio_circuits.net.events import write
-from trio_circuits.net.sockets import TCPServer, UDPServer, UNIXServer
+from trio_circuits.net.sockets import TCP6Server, TCPServer, UDPServer, UNIXServer
 
 HOST = "127.0.0.1"
 
@@ -60,6 +60,18 @@ class CountingEcho(Echo):
         print(f"echoed {port} {count}", flush=True)
 
 
+class Echo6(TCP6Server):
+    """Greets, then echoes, over IPv6."""
+
+    @handler("connect")
+    def _on_connect(self, sock: Any, *peer: Any) -> None:
+        self.fire(write(sock, greeting()))
+
+    @handler("read")
+    def _on_read(self, sock: Any, data: bytes) -> bytes:
+        return data
+
+
 class UnixEcho(UNIXServer):
     """Greets, then echoes, on a UNIX socket."""
 
@@ -95,9 +107,10 @@ def counting() -> Manager:
 
 
 def mixed() -> Manager:
-    """A TCP, a UNIX (at ``TEST_UNIX``) and a UDP server in one tree."""
+    """A TCP, a TCP6, a UNIX (at ``TEST_UNIX``) and a UDP server in one tree."""
     root = Manager()
     Echo((HOST, 0), channel="tcp").register(root)
+    Echo6(("::1", 0), channel="tcp6").register(root)
     UnixEcho(os.environ["TEST_UNIX"], channel="unix").register(root)
     UdpEcho((HOST, 0), channel="udp").register(root)
     return root

@@ -29,7 +29,7 @@ async def _udp_ask(port: int, clients: int) -> set[int]:
     return answered
 
 
-async def test_tcp_unix_and_udp_servers_in_one_tree_are_shared(tmp_path: Path) -> None:
+async def test_tcp_tcp6_unix_and_udp_servers_in_one_tree_are_shared(tmp_path: Path) -> None:
     path = str(tmp_path / "echo.sock")
     env = {"TEST_UNIX": path}
     async with supervised("tests.multicore.apps:mixed", "--workers", "2", env=env) as sup:
@@ -40,6 +40,14 @@ async def test_tcp_unix_and_udp_servers_in_one_tree_are_shared(tmp_path: Path) -
         for stream, _ in (await one_stream_per_worker(sup.port, 2)).values():  # both serve
             await stream.aclose()
         assert (await exchange(sup.port, b"tcp\n"))[0] in (0, 1)  # echoed
+        tcp6 = re.search(r"listening: Echo6 tcp \[::1\]:(\d+) \(shared\)", sup.text)
+        assert tcp6 is not None
+        with trio.fail_after(10):
+            stream = await trio.open_tcp_stream("::1", int(tcp6.group(1)))
+            async with stream:
+                assert int((await receive_line(stream)).split()[1]) in (0, 1)
+                await stream.send_all(b"tcp6\n")
+                assert await receive_line(stream) == b"tcp6"
         unix = set()
         for _ in range(40):
             with trio.fail_after(10):

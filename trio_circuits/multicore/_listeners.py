@@ -98,6 +98,8 @@ class Listeners:
         for server, sockets in zip(self.servers, self._sockets, strict=True):
             name = sockets[0].getsockname()
             where = name if isinstance(name, str) else f"{name[0]}:{name[1]}"
+            if sockets[0].family == socket.AF_INET6:
+                where = f"[{name[0]}]:{name[1]}"
             kind = "udp" if sockets[0].type == socket.SOCK_DGRAM else "tcp"
             if sockets[0].family == socket.AF_UNIX:
                 kind = "unix"
