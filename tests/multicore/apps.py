@@ -106,6 +106,14 @@ def counting() -> Manager:
     return CountingEcho((HOST, _port()))
 
 
+def slow_to_stop() -> Manager:
+    """An echo server whose stop may wait 20 s for a peer to read what it was sent."""
+    root = Manager()
+    root.close_timeout = 20.0
+    Echo((HOST, _port()), close_timeout=20.0).register(root)
+    return root
+
+
 def mixed() -> Manager:
     """A TCP, a TCP6, a UNIX (at ``TEST_UNIX``) and a UDP server in one tree."""
     root = Manager()

@@ -172,6 +172,28 @@ async def test_a_supervisor_killed_outright_leaves_no_worker_behind() -> None:
         await gone(workers, seconds=10)
 
 
+async def test_a_second_sigterm_does_not_wait_for_a_slow_stop() -> None:
+    async with supervised("tests.multicore.apps:slow_to_stop", "--workers", "2") as supervisor:
+        await supervisor.line("2 workers ready")
+        workers = descendants(supervisor.process.pid)
+        stream = await trio.open_tcp_stream(HOST, supervisor.port)
+        async with stream:
+            await receive_line(stream)
+            with trio.move_on_after(1):  # never read: the echo backs up in the worker
+                for _ in range(4096):
+                    await stream.send_all(b"x" * 65536)
+            supervisor.process.send_signal(signal.SIGTERM)
+            await supervisor.line("SIGTERM: stopping the workers")
+            with trio.move_on_after(1):
+                await supervisor.wait()
+            assert supervisor.process.returncode is None  # flushing, for up to 20 s
+            stopped_at = trio.current_time()
+            assert await supervisor.stop(signal.SIGTERM) == 0
+            assert trio.current_time() - stopped_at < 5
+        assert "killing the workers" in supervisor.text
+        assert not any(alive(pid) for pid in workers)
+
+
 async def test_sighup_replaces_every_worker_without_refusing_a_connection() -> None:
     async with supervised(ECHO, "--workers", "4") as supervisor:
         await supervisor.line("4 workers ready")
