@@ -106,6 +106,14 @@ def counting() -> Manager:
     return CountingEcho((HOST, _port()))
 
 
+def broken_when_flagged() -> Manager:
+    """An echo server whose workers fail to start once the file ``TEST_FLAG`` exists
+    (new code with a bug, for a reload)."""
+    if worker_index() is not None and os.path.exists(os.environ["TEST_FLAG"]):
+        raise RuntimeError("the new code is broken")
+    return echo()
+
+
 def slow_to_stop() -> Manager:
     """An echo server whose stop may wait 20 s for a peer to read what it was sent."""
     root = Manager()

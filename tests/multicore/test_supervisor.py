@@ -11,11 +11,21 @@ import os
 import re
 import signal
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import trio
 
-from .harness import HOST, alive, descendants, exchange, gone, receive_line, supervised
+from .harness import (
+    HOST,
+    alive,
+    descendants,
+    exchange,
+    gone,
+    one_stream_per_worker,
+    receive_line,
+    supervised,
+)
 
 ECHO = "tests.multicore.apps:echo"
 
@@ -246,6 +256,27 @@ async def test_sighup_replaces_every_worker_without_refusing_a_connection() -> N
         assert set(served) & set(new.values())  # the new workers served the client too
         assert sum(served.values()) > 20
         assert await supervisor.stop() == 0
+
+
+async def test_a_reload_whose_new_workers_fail_keeps_the_running_ones(tmp_path: Path) -> None:
+    flag = tmp_path / "broken"
+    env = {"TEST_FLAG": str(flag)}
+    async with supervised(
+        "tests.multicore.apps:broken_when_flagged", "--workers", "2", env=env
+    ) as sup:
+        await sup.line("2 workers ready")
+        running = sup.ready_pids()
+        flag.touch()
+        mark = len(sup.err)
+        sup.process.send_signal(signal.SIGHUP)
+        await sup.line("reload stopped, the running workers stay", mark)
+        assert "RuntimeError: the new code is broken" in sup.text
+        served = {}
+        for index, (stream, greeting) in (await one_stream_per_worker(sup.port, 2)).items():
+            served[index] = int(greeting.split()[2])
+            await stream.aclose()
+        assert served == running  # the workers that ran before, still serving
+        assert await sup.stop() == 0
 
 
 async def test_a_factory_failing_in_every_worker_stops_with_its_error_once() -> None:
