@@ -8,6 +8,8 @@
  *            connection).
  * MODE "stream": each connection keeps up to 1 MiB in flight in SIZE-byte writes
  *            and counts the bytes echoed back.
+ * MODE "connect": as "rr", but each connection is closed after its echo and a new
+ *            one dialled (the accept path: CONNS connections in flight at a time).
  * PROBE = 1: half-way through, open one extra connection and time its first echo
  *            (accept starvation check).
  *
@@ -135,7 +137,7 @@ static double probe_first_echo(const char *host, int port, const char *buf, size
 
 int main(int argc, char **argv) {
     if (argc < 7) {
-        fprintf(stderr, "usage: loadgen HOST PORT CONNS SECONDS rr|stream SIZE [PROBE]\n");
+        fprintf(stderr, "usage: loadgen HOST PORT CONNS SECONDS rr|stream|connect SIZE [PROBE]\n");
         return 2;
     }
     const char *host = argv[1];
@@ -143,6 +145,7 @@ int main(int argc, char **argv) {
     int nconns = atoi(argv[3]);
     double seconds = atof(argv[4]);
     int stream = strcmp(argv[5], "stream") == 0;
+    int reconnect = strcmp(argv[5], "connect") == 0;
     size_t size = (size_t)atol(argv[6]);
     int probe = argc > 7 && atoi(argv[7]);
     if (nconns < 1 || size < 1 || size > (1 << 20) || seconds <= 0) {
@@ -193,13 +196,29 @@ int main(int argc, char **argv) {
                         completed += 0;
                     } else {
                         c->got += r;
+                        int echoed = 0;
                         while (c->got >= size) {
                             c->got -= size;
                             completed++;
+                            echoed = 1;
                             record(now() - c->sent_at);
+                            if (reconnect) break;
                             c->sent_at = now();
                             c->sent_part = 0;
                             rr_send(c, out, size);
+                        }
+                        if (reconnect && echoed) {
+                            /* echoed whole: close it, dial the next one */
+                            epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                            close(c->fd);
+                            c->fd = dial(host, port);
+                            c->got = 0;
+                            struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+                            epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+                            c->sent_at = now();
+                            c->sent_part = 0;
+                            rr_send(c, out, size);
+                            break;
                         }
                     }
                 }
@@ -228,7 +247,7 @@ int main(int argc, char **argv) {
     printf("{\"mode\": \"%s\", \"conns\": %d, \"size\": %zu, \"seconds\": %.3f, "
            "\"msgs_per_sec\": %.1f, \"p50_us\": %.1f, \"p99_us\": %.1f, \"mb_per_sec\": %.2f, "
            "\"probe_first_echo_ms\": %.3f}\n",
-           stream ? "stream" : "rr", nconns, size, elapsed, completed / elapsed,
+           stream ? "stream" : reconnect ? "connect" : "rr", nconns, size, elapsed, completed / elapsed,
            percentile(0.50), percentile(0.99), bytes_back / elapsed / 1e6,
            probe ? probe_ms : -1.0);
     for (int i = 0; i < nconns; i++) close(conns[i].fd);

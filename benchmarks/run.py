@@ -6,6 +6,7 @@ Usage::
                              [--before PATH] [--dry-run]
                              [--save results.json] [--plot ratios.svg]
     python benchmarks/run.py --load results.json --plot ratios.svg
+    python benchmarks/run.py --workers 4 [--runs 3] [--seconds 2] [--save FILE]
 
 Builds ``benchmarks/loadgen.c`` (a single-threaded epoll load generator) with the
 system C compiler into a temporary directory, then for every scenario starts each
@@ -25,6 +26,9 @@ its first echo while the others are busy, and the ratios to raw Trio
   before/after figures from one run.
 * ``--save FILE`` writes the medians as JSON; ``--load FILE`` reads them back
   instead of running anything.
+* ``--workers N``: instead, request/response at 1,000 connections with 1, 2, 4...
+  up to N worker processes, trio_circuits against raw Trio processes, with the CPU
+  each message costs (see ``benchmarks/workers.py``).
 * ``--plot FILE`` (``.svg``, ``.png`` or ``.pdf``) draws the ratios to raw Trio and
   to asyncio, per scenario.  It needs matplotlib: ``pip install
   'trio-circuits[bench]'``.
@@ -386,7 +390,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--save", metavar="FILE", type=Path, help="write the medians (JSON)")
     parser.add_argument("--load", metavar="FILE", type=Path, help="read medians, run nothing")
     parser.add_argument("--plot", metavar="FILE", type=Path, help="draw the ratios (SVG, PNG)")
+    parser.add_argument("--workers", type=int, metavar="N", help="1, 2, 4... N worker processes")
+    parser.add_argument(
+        "--unpinned", action="store_true", help="with --workers: servers on any core"
+    )
     args = parser.parse_args(argv)
+
+    if args.workers:
+        import workers
+
+        runs, seconds = (1, 1.0) if args.quick else (args.runs, args.seconds)
+        found = workers.main(
+            args.workers,
+            runs,
+            seconds,
+            only=args.only,
+            pin=not args.unpinned,
+            dry_run=args.dry_run,
+        )
+        if args.save and found:
+            args.save.write_text(json.dumps({"runs": runs, "workers": found}, indent=2) + "\n")
+        return
 
     if args.load:
         results = json.loads(args.load.read_text())

@@ -3,9 +3,16 @@
     python examples/echoserver.py --bind 127.0.0.1:8000
     python examples/echoserver.py --unix /tmp/echo.sock
     python examples/echoserver.py --tls --certfile cert.pem --keyfile key.pem
+    python examples/echoserver.py --bind 127.0.0.1:8000 --workers 4
 
 Talk to it with ``nc 127.0.0.1 8000``, ``nc -U /tmp/echo.sock`` or
 ``openssl s_client -connect 127.0.0.1:8000``.  Stop it with Ctrl-C.
+
+``--workers 4`` runs four worker processes that share the listening socket, under a
+supervisor (``trio_circuits.run(make_app, workers=4)``): each worker calls
+``make_app``, which reads the same command line, and prints its own "Listening on"
+line, prefixed with its index.  ``kill -HUP`` the supervisor to replace the workers
+one at a time.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ class Announce(Component):
         print(f"Listening on {where}", flush=True)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port (port 0: any)")
     parser.add_argument("--unix", metavar="PATH", help="serve on a UNIX socket instead")
@@ -51,7 +58,13 @@ def main() -> None:
     parser.add_argument("--certfile")
     parser.add_argument("--keyfile")
     parser.add_argument("--debug", action="store_true", help="log every event")
-    args = parser.parse_args()
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    return parser.parse_args()
+
+
+def make_app() -> Announce:
+    """Build the application from the command line (in every worker, too)."""
+    args = parse_args()
     app = Announce()
     if args.unix:
         UNIXEchoServer(args.unix).register(app)
@@ -61,7 +74,11 @@ def main() -> None:
         ).register(app)
     if args.debug:
         Debugger().register(app)
-    trio_circuits.run(app)
+    return app
+
+
+def main() -> None:
+    trio_circuits.run(make_app, workers=parse_args().workers)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,10 @@ from .core import Worker as Worker
 from .core import handler as handler
 from .core import open_app as open_app
 from .core import reprhandler as reprhandler
-from .core import run as run
 from .core import sleep as sleep
 from .core import task as task
 from .core.loader import Loader as Loader
+from .multicore import run as run
 
 __version__ = "0.1.0"
 

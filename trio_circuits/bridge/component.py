@@ -61,6 +61,8 @@ class RedisBridge(BaseComponent):
             database included: ``redis://user:secret@host:6379/2``).
         channels: the bridged channels (strings).
         node: this process's name (default ``"<hostname>-<pid>"``); unique per node.
+            In worker ``I`` of ``trio_circuits.run(..., workers=N)`` it gets the
+            suffix ``-I``, so that each worker is a node of its own.
         group: nodes with the same group share each channel as a work queue.
         prefix: the prefix of every Redis key the bridge uses.
         codec: encodes events to bytes and back (default :class:`JSONCodec`).

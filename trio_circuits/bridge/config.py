@@ -9,6 +9,8 @@ from collections.abc import Hashable, Iterable
 
 import attrs
 
+from ..multicore import worker_index
+
 __all__ = ["CLIENTS", "EPHEMERAL", "Config"]
 
 #: The Redis clients the bridge can use.
@@ -20,6 +22,20 @@ EPHEMERAL = "~"
 
 def _default_node() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _node_name(node: str | None) -> str:
+    """``node`` (default ``"<hostname>-<pid>"``), in a worker suffixed ``-<index>``.
+
+    Each worker of ``trio_circuits.run(..., workers=N)`` is a node of its own.  A given
+    name stays durable: worker ``I``'s replacement (after a crash, or on SIGHUP) is
+    the same node ``NAME-I`` and resumes its consumer groups.  A generated name keeps
+    the worker's own pid, so it stays ephemeral: a replacement is a new node, and the
+    groups of the one it replaces can be removed at its stop without harm.
+    """
+    name = node if node is not None else _default_node()
+    index = worker_index()
+    return name if index is None else f"{name}-{index}"
 
 
 @attrs.frozen
@@ -132,7 +148,7 @@ class Config:
         return cls(
             url=url,
             channels=channels,
-            node=node if node is not None else _default_node(),
+            node=_node_name(node),
             ephemeral=node is None,
             group=group,
             prefix=prefix,

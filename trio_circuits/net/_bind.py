@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 from typing import Any
 
 import trio
 
 __all__ = [
+    "adopt_socket",
     "bind_socket",
     "check_options",
     "check_port",
+    "is_numeric",
     "parse_inet",
     "parse_unix",
     "passive_address",
+    "remove_socket_file",
     "resolve_passive",
+    "reuse_port_options",
 ]
 
 Address = tuple[str, int]
@@ -90,6 +95,27 @@ def check_options(options: Any) -> list[SocketOption]:
     return checked
 
 
+def reuse_port_options(options: list[SocketOption], reuse_port: bool) -> list[SocketOption]:
+    """``options``, plus ``SO_REUSEPORT`` if ``reuse_port`` (``ValueError`` where absent)."""
+    if not reuse_port:
+        return options
+    flag = getattr(socket, "SO_REUSEPORT", None)
+    if flag is None:  # pragma: no cover - platforms without SO_REUSEPORT
+        raise ValueError("SO_REUSEPORT is not available on this platform")
+    return [*options, (socket.SOL_SOCKET, flag, 1)]
+
+
+def adopt_socket(sock: Any, family: socket.AddressFamily, kind: socket.SocketKind) -> None:
+    """Check that ``sock`` is a bound socket of ``family`` and ``kind`` (else raise)."""
+    if not isinstance(sock, socket.socket):
+        raise TypeError(f"expected a socket.socket, not {sock!r}")
+    if sock.family != family or sock.type != kind:
+        raise ValueError(f"expected a {family.name} {kind.name} socket, not {sock!r}")
+    name = sock.getsockname()
+    if not name or (family != socket.AF_UNIX and name[1] == 0):
+        raise ValueError(f"the socket is not bound: {sock!r}")
+
+
 def bind_socket(
     family: socket.AddressFamily,
     kind: socket.SocketKind,
@@ -136,3 +162,21 @@ async def resolve_passive(
     """:func:`passive_address` without blocking Trio (numeric hosts resolve at once)."""
     infos = await trio.socket.getaddrinfo(host, port, family, kind, 0, socket.AI_PASSIVE)
     return infos[0][4]
+
+
+def is_numeric(host: str, family: socket.AddressFamily) -> bool:
+    """True if ``host`` is a numeric address of ``family`` (no lookup needed)."""
+    try:
+        socket.inet_pton(family, host.split("%")[0])
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def remove_socket_file(path: str) -> None:
+    """Remove ``path`` if it is a socket file (a stale UNIX listener's)."""
+    try:
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            os.unlink(path)
+    except OSError:
+        pass

@@ -10,10 +10,8 @@ connection, then fires ``closed()``.
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
-import stat
 from collections.abc import Hashable
 from typing import Any
 
@@ -25,12 +23,17 @@ from ..core.flow import IOStatus
 from ..core.handlers import handler
 from . import _tls
 from ._bind import (
+    adopt_socket,
     bind_socket,
     check_options,
+    check_port,
+    is_numeric,
     parse_inet,
     parse_unix,
     passive_address,
+    remove_socket_file,
     resolve_passive,
+    reuse_port_options,
 )
 from ._connection import HIGH_WATER, Connection, Settings
 from ._serving import Serving
@@ -86,7 +89,42 @@ class _StreamServer(BaseComponent):
         raise NotImplementedError
 
     def _bind(self) -> socket.socket:
+        address = self._address
+        if isinstance(address, socket.socket):
+            address.setblocking(False)
+            return address
+        return self.open_socket()
+
+    def open_socket(self, *, reuse_port: bool = False, port: int | None = None) -> socket.socket:
+        """A new bound socket, owned by the caller (see :meth:`TCPServer.open_socket`)."""
         raise NotImplementedError
+
+    def use_socket(self, sock: socket.socket) -> None:
+        """Listen on ``sock``, a bound socket, instead of binding ``bind`` at start.
+
+        For a socket made elsewhere (by :meth:`open_socket` in another process: this
+        is how each worker of ``trio_circuits.run(..., workers=N)`` receives its
+        listener).  Call it before the application starts.  The server takes the
+        socket over: it listens on it and closes it when it closes (a UNIX socket's
+        file is left in place, for its owner to remove).
+
+        Raises:
+            TypeError, ValueError: ``sock`` is not a bound socket of this server's
+                family and type.
+            RuntimeError: the application is running.
+        """
+        if self.running:
+            raise RuntimeError("use_socket() must be called before the application starts")
+        adopt_socket(sock, self._family, socket.SOCK_STREAM)
+        prebound, self._prebound = self._prebound, None
+        if prebound is not None and prebound is not sock:
+            prebound.close()
+        self._address = sock
+
+    def _own_address(self) -> Any:
+        if isinstance(self._address, socket.socket):
+            raise ValueError(f"{self!r} was given a socket, not an address to bind")
+        return self._address
 
     async def _resolve(self) -> Any:
         return self._address
@@ -296,15 +334,28 @@ class TCPServer(_StreamServer):
         host, port = address
         return await resolve_passive(host, port, self._family, socket.SOCK_STREAM)
 
-    def _bind(self) -> socket.socket:
-        address = self._address
-        if isinstance(address, socket.socket):
-            address.setblocking(False)
-            return address
-        host, port = address[:2]
-        if not _numeric(host, self._family):
-            address = passive_address(host, port, self._family, socket.SOCK_STREAM)
-        return bind_socket(self._family, socket.SOCK_STREAM, address, self._options)
+    def open_socket(self, *, reuse_port: bool = False, port: int | None = None) -> socket.socket:
+        """A new socket bound as this server binds at start, owned by the caller.
+
+        Bound to the server's address (on ``port`` instead of its port, if given) with
+        its ``socket_options``, plus ``SO_REUSEPORT`` if ``reuse_port``; not listening
+        yet.  A host name is looked up here (blocking).  The server is not changed:
+        hand the socket to a server with :meth:`use_socket`.
+
+        Raises:
+            OSError: the bind failed (the socket is closed).
+            ValueError: the server was given a socket rather than an address, or
+                ``SO_REUSEPORT`` does not exist here.
+        """
+        address = self._own_address()
+        host, bound_port = address[:2]
+        if port is not None:
+            bound_port = check_port(port)
+            address = (host, bound_port, *address[2:])
+        if not is_numeric(host, self._family):
+            address = passive_address(host, bound_port, self._family, socket.SOCK_STREAM)
+        options = reuse_port_options(self._options, reuse_port)
+        return bind_socket(self._family, socket.SOCK_STREAM, address, options)
 
 
 class TCP6Server(TCPServer):
@@ -338,33 +389,21 @@ class UNIXServer(_StreamServer):
         """Always ``None``."""
         return None
 
-    def _bind(self) -> socket.socket:
-        path = self._address
-        if isinstance(path, socket.socket):
-            path.setblocking(False)
-            return path
-        _remove_socket_file(path)
+    def open_socket(self, *, reuse_port: bool = False, port: int | None = None) -> socket.socket:
+        """A new socket bound to this server's path (a stale socket file is replaced).
+
+        As :meth:`TCPServer.open_socket`; a UNIX socket has no port and no
+        ``SO_REUSEPORT``: asking for either raises ``ValueError``.
+        """
+        if reuse_port or port is not None:
+            raise ValueError("a UNIX socket has no port (nor SO_REUSEPORT)")
+        path = self._own_address()
+        remove_socket_file(path)
         return bind_socket(socket.AF_UNIX, socket.SOCK_STREAM, path, self._options)
 
     def _unlink(self) -> None:
         if isinstance(self._address, str):
-            _remove_socket_file(self._address)
-
-
-def _remove_socket_file(path: str) -> None:
-    try:
-        if stat.S_ISSOCK(os.stat(path).st_mode):
-            os.unlink(path)
-    except OSError:
-        pass
-
-
-def _numeric(host: str, family: socket.AddressFamily) -> bool:
-    try:
-        socket.inet_pton(family, host.split("%")[0])
-    except (OSError, ValueError):
-        return False
-    return True
+            remove_socket_file(self._address)
 
 
 class _ListenerHandle:

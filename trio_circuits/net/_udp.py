@@ -21,7 +21,16 @@ from ..core.components import BaseComponent
 from ..core.flow import Intake, IOStatus
 from ..core.handlers import handler
 from ..core.values import Value
-from ._bind import bind_socket, check_options, check_port, parse_inet, resolve_passive
+from ._bind import (
+    adopt_socket,
+    bind_socket,
+    check_options,
+    check_port,
+    parse_inet,
+    passive_address,
+    resolve_passive,
+    reuse_port_options,
+)
 from ._gate import ReadGate, Wakeup
 from ._start import cannot_start
 from .events import closed, disconnect, error, read, ready
@@ -85,6 +94,44 @@ class UDPServer(BaseComponent):
         """Datagrams queued and not yet sent."""
         return len(self._out)
 
+    def open_socket(self, *, reuse_port: bool = False, port: int | None = None) -> socket.socket:
+        """A new socket bound as this endpoint binds at start, owned by the caller.
+
+        Bound to its address (on ``port`` instead of its port, if given) with
+        ``SO_BROADCAST`` and its ``socket_options``, plus ``SO_REUSEPORT`` if
+        ``reuse_port`` (the kernel then spreads datagrams over the sockets bound to
+        the same port: one per worker under ``trio_circuits.run(..., workers=N)``).
+        A host name is looked up here (blocking).  Hand it over with
+        :meth:`use_socket`.
+
+        Raises:
+            OSError: the bind failed (the socket is closed).
+            ValueError: this endpoint was given a socket rather than an address, or
+                ``SO_REUSEPORT`` does not exist here.
+        """
+        if isinstance(self._address, socket.socket):
+            raise ValueError(f"{self!r} was given a socket, not an address to bind")
+        host, bound_port = self._address
+        bound_port = bound_port if port is None else check_port(port)
+        address = passive_address(host, bound_port, self._family, socket.SOCK_DGRAM)
+        return self._bind_to(address, reuse_port)
+
+    def use_socket(self, sock: socket.socket) -> None:
+        """Receive and send on ``sock``, a bound socket, instead of binding ``bind``.
+
+        Call it before the application starts.  The endpoint takes the socket over
+        and closes it when it closes.
+
+        Raises:
+            TypeError, ValueError: ``sock`` is not a bound datagram socket of this
+                endpoint's family.
+            RuntimeError: the application is running.
+        """
+        if self.running:
+            raise RuntimeError("use_socket() must be called before the application starts")
+        adopt_socket(sock, self._family, socket.SOCK_DGRAM)
+        self._address = sock
+
     async def run_io(self, *, task_status: IOStatus) -> None:
         """Receive and send datagrams until closed."""
         try:
@@ -112,10 +159,12 @@ class UDPServer(BaseComponent):
         if isinstance(address, socket.socket):
             return trio.socket.from_stdlib_socket(address)
         resolved = await resolve_passive(*address, self._family, socket.SOCK_DGRAM)
+        return trio.socket.from_stdlib_socket(self._bind_to(resolved, False))
+
+    def _bind_to(self, address: Any, reuse_port: bool) -> socket.socket:
         options = [(socket.SOL_SOCKET, socket.SO_BROADCAST, 1), *self._options]
-        return trio.socket.from_stdlib_socket(
-            bind_socket(self._family, socket.SOCK_DGRAM, resolved, options)
-        )
+        options = reuse_port_options(options, reuse_port)
+        return bind_socket(self._family, socket.SOCK_DGRAM, address, options)
 
     async def _reader(self, sock: trio.socket.SocketType, intake: Intake) -> None:
         wakeup = Wakeup()
