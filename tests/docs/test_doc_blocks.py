@@ -194,9 +194,12 @@ def drive_echo(ctx: Context) -> None:
     # nothing.
     with ctx.peer() as peer:
         sent = _send_until_blocked(peer.sock, limit=64 << 20)
-        assert sent < 64 << 20
+        assert sent < 32 << 20
         time.sleep(0.3)
-        assert _send_until_blocked(peer.sock, limit=1) == 0  # still not read
+        # Still (nearly) not read: the kernel's buffers may settle by a few KiB.
+        more = _send_until_blocked(peer.sock, limit=8 << 20, start=sent)
+        assert more < 1 << 20, more
+        sent += more
         peer.sock.setblocking(True)
         peer.sock.settimeout(10)
         assert peer.receive(sent) == _pattern(sent)
@@ -214,11 +217,11 @@ def _pattern(size: int) -> bytes:
     return (bytes(range(256)) * (size // 256 + 1))[:size]
 
 
-def _send_until_blocked(sock: socket.socket, limit: int) -> int:
-    """Send a recognisable pattern without blocking until the kernel refuses more."""
+def _send_until_blocked(sock: socket.socket, limit: int, start: int = 0) -> int:
+    """Send the pattern from ``start`` without blocking until the kernel refuses more."""
     sock.setblocking(False)
     sent = 0
-    data = _pattern(limit)
+    data = _pattern(start + limit)[start:]
     while sent < limit:
         try:
             sent += sock.send(data[sent : sent + 65536])

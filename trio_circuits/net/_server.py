@@ -29,9 +29,7 @@ from ._bind import (
     check_port,
     is_numeric,
     parse_inet,
-    parse_unix,
     passive_address,
-    remove_socket_file,
     resolve_passive,
     reuse_port_options,
 )
@@ -311,9 +309,8 @@ class TCPServer(_StreamServer):
         idle_timeout: close a connection that receives nothing for this many seconds
             (``None``: never).
         close_timeout: seconds a connection's close may take (flush, EOF, linger).
-        drain_timeout: seconds a connection's output may stay above ``high_water``
-            while another connection's cascade waits for it (``drain``), before it
-            is closed as a peer that does not read (``None``: no limit).
+        drain_timeout: close a connection that keeps another's cascade waiting this
+            long for its output to drain (``drain``; ``None``: never).
         socket_options: ``(level, option, value)`` triples set on the listening
             socket before it is bound.
 
@@ -362,48 +359,6 @@ class TCP6Server(TCPServer):
     """A TCP server on IPv6 (binds ``::`` for a bare port); see :class:`TCPServer`."""
 
     _family = socket.AF_INET6
-
-
-class UNIXServer(_StreamServer):
-    """A UNIX-socket server; ``bind`` is a path (a stale socket there is replaced).
-
-    Fires ``connect(sock)`` (no address) and ``ready(server, (path, None))``; the
-    socket file is removed on close.  Otherwise as :class:`TCPServer`.
-    """
-
-    _family = socket.AF_UNIX
-
-    def _parse(self, bind: Any) -> Any:
-        return parse_unix(bind)
-
-    def _connect_args(self, conn: Connection) -> tuple[Any, ...]:
-        return (conn,)
-
-    @property
-    def host(self) -> Any:
-        """The socket path (``None`` until ready and after closing)."""
-        return self._sockname()
-
-    @property
-    def port(self) -> Any:
-        """Always ``None``."""
-        return None
-
-    def open_socket(self, *, reuse_port: bool = False, port: int | None = None) -> socket.socket:
-        """A new socket bound to this server's path (a stale socket file is replaced).
-
-        As :meth:`TCPServer.open_socket`; a UNIX socket has no port and no
-        ``SO_REUSEPORT``: asking for either raises ``ValueError``.
-        """
-        if reuse_port or port is not None:
-            raise ValueError("a UNIX socket has no port (nor SO_REUSEPORT)")
-        path = self._own_address()
-        remove_socket_file(path)
-        return bind_socket(socket.AF_UNIX, socket.SOCK_STREAM, path, self._options)
-
-    def _unlink(self) -> None:
-        if isinstance(self._address, str):
-            remove_socket_file(self._address)
 
 
 class _ListenerHandle:

@@ -14,11 +14,11 @@ from ._client import UNIXClient as UNIXClient
 from ._connection import Connection as Connection
 from ._server import TCP6Server as TCP6Server
 from ._server import TCPServer as TCPServer
-from ._server import UNIXServer as UNIXServer
 from ._udp import UDP6Client as UDP6Client
 from ._udp import UDP6Server as UDP6Server
 from ._udp import UDPClient as UDPClient
 from ._udp import UDPServer as UDPServer
+from ._unix_server import UNIXServer as UNIXServer
 from .events import close as close
 from .events import closed as closed
 from .events import connect as connect
