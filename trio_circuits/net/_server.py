@@ -230,7 +230,7 @@ class _StreamServer(BaseComponent):
                     self._accepting = accepting
                     if self._closing:
                         accepting.cancel()
-                    await serving.accept_all(self._listener)
+                    await serving.accept_all(self._listener, sock)
                 # Accepting has stopped: flush and close every connection.
                 await self._close_listener()
                 serving.close_all()

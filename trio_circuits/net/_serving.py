@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ __all__ = ["Serving"]
 log = logging.getLogger("trio_circuits.net")
 
 _ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+# Connections taken from the kernel's queue per wake-up (see Serving.accept_all).
+_ACCEPT_BATCH = 64
 
 
 class Serving:
@@ -76,8 +79,16 @@ class Serving:
             )
             await nursery.start(self._reactor.run)
 
-    async def accept_all(self, listener: trio.SocketListener) -> None:
-        """Accept connections until cancelled or the listener is closed under us."""
+    async def accept_all(self, listener: trio.SocketListener, sock: socket.socket) -> None:
+        """Accept connections until cancelled or the listener is closed under us.
+
+        ``sock`` is the listener's own socket.  Each wake-up takes what the kernel's
+        queue holds, up to :data:`_ACCEPT_BATCH` connections: one accept per
+        scheduling round would let a busy reactor (whose pass is a round) starve
+        new clients to a few dozen a second.
+
+        Cancellation: stops accepting; what was accepted is being served.
+        """
         while True:
             try:
                 stream = await listener.accept()
@@ -85,13 +96,26 @@ class Serving:
                 return  # the listener was closed (``_sock.close()``)
             except OSError as exc:
                 if exc.errno in _ACCEPT_RETRY:
-                    # Out of descriptors or memory: keep the listener, try again soon.
-                    log.warning("accept failed (%s); retrying in 100 ms", exc)
-                    self.owner.fire(error(exc))
-                    await trio.sleep(0.1)
+                    await self._accept_failed(exc)
                     continue
                 raise
             self._accepted(stream)
+            for _ in range(_ACCEPT_BATCH):
+                try:
+                    accepted, _ = sock.accept()
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as exc:
+                    if exc.errno in _ACCEPT_RETRY:
+                        await self._accept_failed(exc)
+                    break  # else (closed under us): the awaited accept reports it
+                self._accepted(trio.SocketStream(trio.socket.from_stdlib_socket(accepted)))
+
+    async def _accept_failed(self, exc: OSError) -> None:
+        # Out of descriptors or memory: keep the listener, try again soon.
+        log.warning("accept failed (%s); retrying in 100 ms", exc)
+        self.owner.fire(error(exc))
+        await trio.sleep(0.1)
 
     def close_all(self) -> None:
         """Close every connection (each flushes first); the reactor ends after them."""
