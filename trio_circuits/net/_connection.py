@@ -255,7 +255,7 @@ class Connection:
         state = self._state
         if state.writable and not state.drained:
             reason = trio.TooSlowError(
-                f"the peer read nothing for {timeout} s with {state.buffered} bytes queued"
+                f"the peer is not reading: {state.buffered} bytes still queued after {timeout} s"
             )
             log.debug("connection %r: %s", self, reason)
             self.owner.fire(self.owner.error_event(self, reason))
