@@ -153,3 +153,45 @@ async def test_broadcast_on_the_loopback_network() -> None:
         assert ev.args == [("127.0.0.1", sender.port), b"to all"]
         # The echo came back to the sender.
         assert (await w.wait("read", "client")).args[1] == b"to all"
+
+
+class NamedRelay(UDPServer):
+    """Passes each datagram on to a *named* host: every send resolves the name first."""
+
+    target: tuple[str, int] = ("localhost", 9)
+    most = 0
+
+    @handler("read")
+    def _relay(self, address: Any, data: bytes) -> None:
+        self.fire(write(self.target, data))
+        self.most = max(self.most, self.buffered)
+
+
+async def test_a_relay_faster_than_its_sends_is_held() -> None:
+    """A UDP relay whose sends are slower than its reads queues a bounded amount.
+
+    Each send to ``localhost`` resolves the name in a thread, far slower than a
+    read: without back-pressure the queue grows with every datagram of the flood.
+    """
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as source,
+    ):
+        sink.bind(("127.0.0.1", 0))
+        sink.setblocking(False)
+        relay = NamedRelay(("127.0.0.1", 0))
+        relay.target = ("localhost", sink.getsockname()[1])
+        async with open_app(relay):
+            datagram = b"d" * 8192
+
+            def flood() -> None:  # the kernel drops what the relay's buffer cannot hold
+                for _ in range(20_000):
+                    source.sendto(datagram, ("127.0.0.1", relay.port))
+
+            await trio.to_thread.run_sync(flood)
+            for _ in range(200):  # until the relay has sent what it took (10 s at most)
+                if relay.buffered == 0 and relay.most:
+                    break
+                await trio.sleep(0.05)
+        # 64 KiB of 8 KiB datagrams, and the reads in flight: not thousands.
+        assert 0 < relay.most <= 16, relay.most

@@ -18,7 +18,7 @@ from typing import Any
 import trio
 
 from ..core.components import BaseComponent
-from ..core.flow import Intake, IOStatus
+from ..core.flow import Intake, IOStatus, cascade_root
 from ..core.handlers import handler
 from ..core.values import Value
 from ._bind import (
@@ -31,9 +31,10 @@ from ._bind import (
     resolve_passive,
     reuse_port_options,
 )
+from ._connection import HIGH_WATER
 from ._gate import ReadGate, Wakeup
 from ._start import cannot_start
-from .events import closed, disconnect, error, read, ready
+from .events import closed, disconnect, drain, error, read, ready
 
 _MAX_DATAGRAM = 65536
 
@@ -76,6 +77,8 @@ class UDPServer(BaseComponent):
         self.broadcast_address = broadcast_address
         self._sock: trio.socket.SocketType | None = None
         self._out: deque[tuple[Any, bytes]] = deque()
+        self._out_size = 0  # bytes queued, and the datagram being sent
+        self._drained: trio.Event | None = None  # set as the queue falls, if awaited
         self._wakeup = trio.Event()
         self._closing = False
 
@@ -196,6 +199,16 @@ class UDPServer(BaseComponent):
                 await sock.sendto(data, address)
             except OSError as exc:
                 self.fire(error(sock, exc))
+            finally:
+                self._out_size -= len(data)
+                self._progress()
+
+    def _progress(self) -> None:
+        """Datagrams went out (or the socket is closing): wake the drain waits, if due."""
+        drained = self._drained
+        if drained is not None and (self._out_size <= HIGH_WATER // 2 or self._closing):
+            self._drained = None
+            drained.set()
 
     def _write_back(self, value: Value, data: bytes) -> None:
         """Bytes returned by a ``read`` handler go back to the datagram's sender."""
@@ -207,12 +220,25 @@ class UDPServer(BaseComponent):
         if self._closing:
             raise trio.ClosedResourceError(f"{self!r} is closing")
         self._out.append((address, data))
+        self._out_size += len(data)
         self._wakeup.set()
+        if self._out_size > HIGH_WATER and cascade_root() is not None:
+            # Hold the cascade that is writing (a relay of a faster source) until the
+            # kernel has taken the queue down to half the mark: bounded, nothing lost.
+            self.fire(drain(self))
+
+    @handler("drain")
+    async def _on_drain(self, target: Any) -> None:
+        while target is self and self._out_size > HIGH_WATER // 2 and not self._closing:
+            if self._drained is None:
+                self._drained = trio.Event()
+            await self._drained.wait()
 
     def stop_io(self) -> None:
         """Send what is queued, then close."""
         self._closing = True
         self._wakeup.set()
+        self._progress()
 
     @handler("write")
     def _on_write(self, address: Any, data: bytes) -> None:

@@ -86,6 +86,8 @@ class drain(Event):
 
     A client fires ``drain(None)`` for writes queued before its connection is made:
     held until a connect attempt ends (then until the new connection has drained).
+    A UDP server or client fires ``drain(itself)`` while more than 64 KiB of
+    datagrams wait for the kernel.
 
     Fired by the framework in that cascade; the socket component's handler returns
     once ``sock``'s output has drained (or it closes), so the reader whose ``read``
