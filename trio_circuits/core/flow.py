@@ -33,7 +33,7 @@ from ._completion import current_cause
 if TYPE_CHECKING:
     from .values import Value
 
-__all__ = ["MAX_QUEUED", "IOStatus", "Intake", "cascade_root", "weight"]
+__all__ = ["MAX_QUEUED", "DrainWait", "IOStatus", "Intake", "cascade_root", "weight"]
 
 #: The default bound on queued events (``Manager.max_queued``).
 MAX_QUEUED = 10_000
@@ -54,6 +54,42 @@ def cascade_root() -> Value | None:
     while value._cause is not None:
         value = value._cause
     return value
+
+
+class DrainWait:
+    """Tasks waiting for queued output to drain (``drain`` handlers), woken as it does.
+
+    The owner of the queue calls :meth:`wake` when its output may have fallen far
+    enough (something was sent, the queue was dropped, it is closing); waiters check
+    their own condition again.  Costs nothing while nobody waits: the event is made by
+    the first waiter.
+    """
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event: trio.Event | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """True while a task waits (wake it only then: saves a call per send)."""
+        return self._event is not None
+
+    async def until(self, drained: Callable[[], bool]) -> None:
+        """Return once ``drained()`` is true, checked again at each :meth:`wake`.
+
+        Cancellation: cancellable; nothing changes then.
+        """
+        while not drained():
+            if self._event is None:
+                self._event = trio.Event()
+            await self._event.wait()
+
+    def wake(self) -> None:
+        """Let every waiter check its condition again."""
+        event, self._event = self._event, None
+        if event is not None:
+            event.set()
 
 
 def weight(size: int) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 
-import trio
+from ..core.flow import DrainWait
 
 __all__ = ["Outbox"]
 
@@ -27,7 +27,7 @@ class Outbox:
         self._chunks: deque[bytes] = deque()
         #: Bytes queued, and taken by the writer but not reported written yet.
         self.size = 0
-        self._drained: trio.Event | None = None
+        self._drained = DrainWait()
 
     def __bool__(self) -> bool:
         return bool(self._chunks)
@@ -51,25 +51,17 @@ class Outbox:
         """``size`` bytes taken were written (or given up): wake drain waits, if due."""
         self.size = max(0, self.size - size)
         if self.size <= low_water:
-            self._wake()
+            self._drained.wake()
 
     def drop(self) -> None:
         """Forget what is queued (the file closed): every drain wait returns."""
         self._chunks.clear()
         self.size = 0
-        self._wake()
-
-    def _wake(self) -> None:
-        drained, self._drained = self._drained, None
-        if drained is not None:
-            drained.set()
+        self._drained.wake()
 
     async def wait_drained(self, low_water: int) -> None:
         """Return once at most ``low_water`` bytes are queued.
 
         Cancellation: cancellable; nothing changes then.
         """
-        while self.size > low_water:
-            if self._drained is None:
-                self._drained = trio.Event()
-            await self._drained.wait()
+        await self._drained.until(lambda: self.size <= low_water)

@@ -26,7 +26,7 @@ import attrs
 import trio
 
 from ..core.events import Event
-from ..core.flow import Intake, cascade_root
+from ..core.flow import DrainWait, Intake, cascade_root
 from ..core.values import Value
 from ._gate import ReadGate
 from ._state import ConnectionState, Phase
@@ -154,8 +154,8 @@ class Connection:
         self._driver: Driver | None = None
         self._upgrade: Upgrade | None = None
         self._errored = False
-        # Set once output drains (or the connection closes), while anyone waits.
-        self._drained: trio.Event | None = None
+        # ``drain`` handlers waiting for this connection's output.
+        self._drained = DrainWait()
         # Set by the driver while ``write`` may send on the descriptor at once.
         self._direct = False
         self._fd: int | None = None
@@ -231,10 +231,7 @@ class Connection:
         Cancellation: cancellable; nothing changes then.
         """
         state = self._state
-        while state.writable and not state.drained:
-            if self._drained is None:
-                self._drained = trio.Event()
-            await self._drained.wait()
+        await self._drained.until(lambda: not state.writable or state.drained)
 
     async def hold_until_drained(self) -> None:
         """The ``drain`` handler: wait for :meth:`wait_drained`, within ``drain_timeout``.
@@ -343,10 +340,8 @@ class Connection:
 
     def _output_progress(self) -> None:
         """The drivers: output was sent, or the connection is closing."""
-        drained = self._drained
-        if drained is not None and (self._state.drained or not self._state.writable):
-            self._drained = None
-            drained.set()
+        if self._drained.waiting and (self._state.drained or not self._state.writable):
+            self._drained.wake()
 
     def _failed(self, exc: BaseException) -> bool:
         """Report a broken connection (once): ``error``; True if reported now."""

@@ -18,7 +18,7 @@ from typing import Any
 import trio
 
 from ..core.components import BaseComponent
-from ..core.flow import Intake, IOStatus, cascade_root
+from ..core.flow import DrainWait, Intake, IOStatus, cascade_root
 from ..core.handlers import handler
 from ..core.values import Value
 from ._bind import (
@@ -78,7 +78,7 @@ class UDPServer(BaseComponent):
         self._sock: trio.socket.SocketType | None = None
         self._out: deque[tuple[Any, bytes]] = deque()
         self._out_size = 0  # bytes queued, and the datagram being sent
-        self._drained: trio.Event | None = None  # set as the queue falls, if awaited
+        self._drained = DrainWait()
         self._wakeup = trio.Event()
         self._closing = False
 
@@ -205,10 +205,8 @@ class UDPServer(BaseComponent):
 
     def _progress(self) -> None:
         """Datagrams went out (or the socket is closing): wake the drain waits, if due."""
-        drained = self._drained
-        if drained is not None and (self._out_size <= HIGH_WATER // 2 or self._closing):
-            self._drained = None
-            drained.set()
+        if self._drained.waiting and (self._out_size <= HIGH_WATER // 2 or self._closing):
+            self._drained.wake()
 
     def _write_back(self, value: Value, data: bytes) -> None:
         """Bytes returned by a ``read`` handler go back to the datagram's sender."""
@@ -229,10 +227,8 @@ class UDPServer(BaseComponent):
 
     @handler("drain")
     async def _on_drain(self, target: Any) -> None:
-        while target is self and self._out_size > HIGH_WATER // 2 and not self._closing:
-            if self._drained is None:
-                self._drained = trio.Event()
-            await self._drained.wait()
+        if target is self:
+            await self._drained.until(lambda: self._out_size <= HIGH_WATER // 2 or self._closing)
 
     def stop_io(self) -> None:
         """Send what is queued, then close."""
