@@ -1,42 +1,37 @@
-"""How I/O components start, and how much they may add to the application's queue.
+"""How I/O components start, and how their output holds back other sources.
 
-``fire`` never blocks, so the queue cannot push back by itself.  The components
-that turn the outside world into events (servers, clients, files, processes) ask
-the application's :class:`Intake` before each event they fire for input:
-
-* while more than ``max_queued`` events wait in the queue, nothing is admitted;
-* an input may fan out into many events once it is dispatched (a ``Line``
-  splitting two-byte lines makes one event per two bytes), so inputs fired and not
-  yet dispatched count against the bound too: an input of ``size`` bytes counts
-  as ``1 + size // 8`` events (:func:`weight`);
-* one input is always admitted when no other is in flight and the queue is below
-  the bound, so a large read is never refused for ever.
-
-While the queue is busy, at most one large read is thus in flight, and the queue
-stays below ``max_queued`` plus one read's fan-out (a 64 KiB read of empty lines
-makes 65,536 events: under 10x the default bound), however many sources flood it;
-while it is quiet, a thousand small reads (an echo server's requests) are
-admitted together.  Waiting sources are admitted in the order they asked; the
-dispatcher calls :meth:`Intake.poll` between batches.
+* :class:`IOStatus` is what :meth:`Manager.run_io` receives: whether the component
+  starts with the application, the application's :class:`~.intake.Intake` (how
+  much input it may fire, and when), a ``drain`` of the queue.
+* :func:`cascade_root` tells a writer whose cascade it is in, and
+  :func:`note_receiver` / :func:`is_broadcast` whether that cascade writes to one
+  connection or to many; :class:`DrainWait` is where ``drain`` handlers wait for
+  queued output to fall (back-pressure across sources).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from ._completion import current_cause
+from .intake import MAX_QUEUED, Intake, weight
 
 if TYPE_CHECKING:
     from .values import Value
 
-__all__ = ["MAX_QUEUED", "DrainWait", "IOStatus", "Intake", "cascade_root", "weight"]
-
-#: The default bound on queued events (``Manager.max_queued``).
-MAX_QUEUED = 10_000
+__all__ = [
+    "MAX_QUEUED",
+    "DrainWait",
+    "IOStatus",
+    "Intake",
+    "cascade_root",
+    "is_broadcast",
+    "note_receiver",
+    "weight",
+]
 
 
 def cascade_root() -> Value | None:
@@ -54,6 +49,29 @@ def cascade_root() -> Value | None:
     while value._cause is not None:
         value = value._cause
     return value
+
+
+#: What :func:`note_receiver` records once a cascade has written to two receivers.
+_MANY = object()
+
+
+def note_receiver(root: Value, receiver: object) -> None:
+    """Record that the cascade rooted at ``root`` wrote to ``receiver`` (a connection).
+
+    A cascade that writes to one receiver is a *tunnel*: holding it for that receiver
+    holds nobody else.  One that writes to several is a *broadcast*
+    (:func:`is_broadcast`): holding it for one slow receiver would hold the others.
+    """
+    fanout = root._fanout
+    if fanout is None:
+        root._fanout = receiver
+    elif fanout is not receiver:
+        root._fanout = _MANY
+
+
+def is_broadcast(root: Value) -> bool:
+    """True once the cascade rooted at ``root`` has written to two receivers or more."""
+    return root._fanout is _MANY
 
 
 class DrainWait:
@@ -85,104 +103,20 @@ class DrainWait:
                 self._event = trio.Event()
             await self._event.wait()
 
+    async def changed(self) -> None:
+        """Return at the next :meth:`wake`.
+
+        Cancellation: cancellable; nothing changes then.
+        """
+        if self._event is None:
+            self._event = trio.Event()
+        await self._event.wait()
+
     def wake(self) -> None:
         """Let every waiter check its condition again."""
         event, self._event = self._event, None
         if event is not None:
             event.set()
-
-
-def weight(size: int) -> int:
-    """What an input of ``size`` bytes counts for against the bound."""
-    return 1 + (size >> 3)
-
-
-class _Parked:
-    __slots__ = ("size", "task")
-
-    def __init__(self, task: trio.lowlevel.Task, size: int) -> None:
-        self.task = task
-        self.size = size
-
-
-class Intake:
-    """The application's admission of input into its queue (see the module docs).
-
-    Args:
-        max_queued: the bound on queued events.
-        queued: returns how many events are queued now.
-    """
-
-    def __init__(self, max_queued: int, queued: Callable[[], int]) -> None:
-        if isinstance(max_queued, bool) or not isinstance(max_queued, int) or max_queued < 1:
-            raise ValueError(f"max_queued must be a positive int, not {max_queued!r}")
-        self.max_queued = max_queued
-        self._queued = queued
-        #: The weight of admitted inputs not yet dispatched.
-        self.in_flight = 0
-        self._parked: deque[_Parked] = deque()
-
-    def admits(self, size: int) -> bool:
-        """True if an input of ``size`` bytes may be fired now (pure; takes nothing)."""
-        queued = self._queued()
-        if queued > self.max_queued:
-            return False
-        return self.in_flight == 0 or queued + self.in_flight + weight(size) <= self.max_queued
-
-    def admit_now(self, size: int) -> bool:
-        """Count an input of ``size`` bytes in flight if it is admitted now."""
-        # admits() inlined: this runs for every read.
-        if self._parked:
-            return False
-        queued = self._queued()
-        limit = self.max_queued
-        if queued > limit:
-            return False
-        in_flight = self.in_flight
-        share = 1 + (size >> 3)
-        if in_flight and queued + in_flight + share > limit:
-            return False
-        self.in_flight = in_flight + share
-        return True
-
-    async def admit(self, size: int) -> None:
-        """Return once an input of ``size`` bytes is admitted, and count it in flight.
-
-        The caller fires its event right after and calls :meth:`release` with the
-        same size once that event has been dispatched.  Earlier callers still
-        waiting go first.  Admitted at once, this does not yield.
-
-        Cancellation: nothing is counted if the wait is cancelled.
-        """
-        if self.admit_now(size):
-            return
-        parked = _Parked(trio.lowlevel.current_task(), size)
-        self._parked.append(parked)
-
-        def abort(_: Any) -> trio.lowlevel.Abort:
-            self._parked.remove(parked)
-            return trio.lowlevel.Abort.SUCCEEDED
-
-        await trio.lowlevel.wait_task_rescheduled(abort)
-
-    def release(self, size: int) -> None:
-        """An admitted input of ``size`` bytes has been dispatched."""
-        self.in_flight -= 1 + (size >> 3)  # weight(size), inlined
-        if self._parked:
-            self.poll()
-
-    def poll(self) -> None:
-        """Admit waiting inputs, oldest first, while the bound allows."""
-        parked = self._parked
-        while parked and self.admits(parked[0].size):
-            first = parked.popleft()
-            self.in_flight += weight(first.size)
-            trio.lowlevel.reschedule(first.task)
-
-    @property
-    def waiting(self) -> int:
-        """How many sources wait to be admitted."""
-        return len(self._parked)
 
 
 def _nothing() -> None:

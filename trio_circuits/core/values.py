@@ -91,6 +91,9 @@ class Value:
     priority: int = 0
     # A detached subtree that also receives the event (``unregistered``).
     _extra: Any = None
+    # The socket layer's note on the cascade rooted here: the connection it has
+    # written to, or a marker once it has written to several (a broadcast).
+    _fanout: Any = None
 
     def __init__(
         self,

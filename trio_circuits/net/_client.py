@@ -23,9 +23,19 @@ from ..core.flow import Intake, IOStatus, cascade_root
 from ..core.handlers import handler
 from . import _tls
 from ._bind import check_options, check_port
-from ._connection import HIGH_WATER, Connection, Settings
+from ._connection import Connection
+from ._settings import HIGH_WATER, Settings
 from ._streamed import StreamDriver
-from .events import connected, disconnected, drain, error, read, ready, unreachable
+from .events import (
+    connected,
+    disconnected,
+    drain,
+    eof,
+    error,
+    read,
+    ready,
+    unreachable,
+)
 
 _Request = tuple[Any, Any, bool, dict[str, Any]]
 
@@ -46,12 +56,24 @@ class _StreamClient(BaseComponent):
         idle_timeout: float | None = None,
         close_timeout: float = 5.0,
         drain_timeout: float | None = None,
+        send_timeout: float | None = 60.0,
+        max_buffered: int | None = None,
+        slow_receivers: str = "auto",
+        half_close: bool = False,
         socket_options: list[tuple[int, int, Any]] | None = None,
     ) -> None:
         if connect_timeout <= 0:
             raise ValueError("connect_timeout must be > 0")
         self._settings = Settings(
-            high_water, idle_timeout, close_timeout, handshake_timeout, drain_timeout
+            high_water,
+            idle_timeout,
+            close_timeout,
+            handshake_timeout,
+            drain_timeout,
+            send_timeout,
+            max_buffered,
+            slow_receivers,
+            half_close,
         )
         self._options = check_options(socket_options)
         super().__init__(channel=channel)
@@ -101,6 +123,15 @@ class _StreamClient(BaseComponent):
     def drain_event(self, conn: Connection) -> Event:
         """``drain(sock)``."""
         return drain(conn)
+
+    def eof_event(self, conn: Connection) -> Event:
+        """``eof()``."""
+        return eof()
+
+    @property
+    def can_start_tls(self) -> bool:
+        """Always True: a client may upgrade a plaintext connection (``starttls()``)."""
+        return True
 
     # -- the I/O task -------------------------------------------------------------------
 
@@ -214,6 +245,11 @@ class _StreamClient(BaseComponent):
     def _on_close(self) -> None:
         if self._conn is not None:
             self._conn.close()
+
+    @handler("send_eof")
+    def _on_send_eof(self) -> None:
+        if self._conn is not None:
+            self._conn.send_eof()
 
     @handler("starttls")
     def _on_starttls(self, ca_certs: str | None = None, **tls: Any) -> None:

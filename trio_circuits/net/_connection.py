@@ -22,22 +22,19 @@ import socket
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol
 
-import attrs
 import trio
 
 from ..core.events import Event
-from ..core.flow import DrainWait, Intake, cascade_root
+from ..core.flow import Intake, cascade_root, note_receiver
 from ..core.values import Value
+from ._backlog import Backlog
 from ._gate import ReadGate
+from ._settings import Settings
 from ._state import ConnectionState, Phase
 
 log = logging.getLogger("trio_circuits.net")
 
 READ_SIZE = 65536
-# Stop reading a connection while more than this is queued for it: asyncio's
-# default too.  Memory per connection stays near one read, and the socket's own
-# send buffer keeps the link busy.
-HIGH_WATER = 1 << 16
 # Once closing: how long to wait for the peer's EOF, and how much of what it still
 # sends to read (and drop) meanwhile, so that unread input does not turn the close
 # into a reset.
@@ -76,6 +73,13 @@ class Endpoint(Protocol):
     def drain_event(self, conn: Connection) -> Event:
         """The ``drain`` event that holds a cascade until ``conn``'s output drains."""
 
+    def eof_event(self, conn: Connection) -> Event:
+        """The ``eof`` event: ``conn``'s peer has half-closed (``half_close=True``)."""
+
+    @property
+    def can_start_tls(self) -> bool:
+        """True if a plaintext connection of this component may still start TLS."""
+
 
 class Driver(Protocol):
     """What moves a connection's bytes (see the module docs); told of each change."""
@@ -94,38 +98,11 @@ class Driver(Protocol):
     def upgrade_requested(self, conn: Connection) -> None:
         """``start_tls()``: send what is queued in plaintext, then upgrade."""
 
+    def shutdown_requested(self, conn: Connection) -> None:
+        """``send_eof()``: send what is queued, then EOF; keep reading."""
 
-@attrs.frozen
-class Settings:
-    """A component's settings for each of its connections.
-
-    Attributes:
-        high_water: stop reading while more bytes than this are queued for sending.
-        idle_timeout: close a connection that receives nothing for this many seconds
-            while it is ready to read (``None``: never).
-        close_timeout: seconds a close may take to flush, send EOF and linger.
-        handshake_timeout: seconds a TLS handshake may take.
-        drain_timeout: seconds a connection may keep another's cascade waiting for
-            its output to drain (``drain``) before it is closed as a peer that does
-            not read (``None``: as long as it stays connected).
-    """
-
-    high_water: int = HIGH_WATER
-    idle_timeout: float | None = None
-    close_timeout: float = 5.0
-    handshake_timeout: float = 10.0
-    drain_timeout: float | None = None
-
-    def __attrs_post_init__(self) -> None:
-        if isinstance(self.high_water, bool) or self.high_water < 1:
-            raise ValueError(f"high_water must be >= 1, not {self.high_water!r}")
-        for name in ("close_timeout", "handshake_timeout"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0")
-        for name in ("idle_timeout", "drain_timeout"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be > 0 (or None)")
+    def abort_requested(self, conn: Connection) -> None:
+        """Close now, dropping what is queued (the connection failed)."""
 
 
 class Connection:
@@ -150,12 +127,13 @@ class Connection:
         self.owner = owner
         self._settings = settings
         self._state = ConnectionState(settings.high_water, settings.high_water // 2)
+        self._intake = intake
         self._gate = ReadGate(intake, self._input_resumable, self._write_back)
         self._driver: Driver | None = None
         self._upgrade: Upgrade | None = None
         self._errored = False
-        # ``drain`` handlers waiting for this connection's output.
-        self._drained = DrainWait()
+        self._eof_fired = False
+        self._backlog = Backlog(self, self._state, settings)
         # Set by the driver while ``write`` may send on the descriptor at once.
         self._direct = False
         self._fd: int | None = None
@@ -184,8 +162,23 @@ class Connection:
 
     @property
     def closed(self) -> bool:
-        """True once the connection is closing or closed (writes are refused)."""
+        """True once the connection is closing or closed, or has sent its EOF (writes
+        are refused)."""
         return not self._state.writable
+
+    @property
+    def congested(self) -> bool:
+        """True while more than ``max_buffered`` bytes are queued for sending.
+
+        A producer of many writes (``Line``'s batches) waits for :meth:`wait_drained`
+        before it goes on.
+        """
+        return self._backlog.congested
+
+    @property
+    def may_start_tls(self) -> bool:
+        """True while the connection is plaintext and its component can upgrade it."""
+        return not self.secure and self.owner.can_start_tls
 
     @property
     def phase(self) -> Phase:
@@ -208,6 +201,10 @@ class Connection:
             raise trio.ClosedResourceError(f"{self!r} is closed")
         if not data:
             return
+        root = cascade_root()
+        own = root is not None and self._gate.fired(root)
+        if root is not None and not own:
+            note_receiver(root, self)  # a cascade of another source's
         if isinstance(data, bytearray) or (isinstance(data, memoryview) and not data.readonly):
             data = bytes(data)  # the caller may change it after this returns
         if self._direct and state.phase is Phase.OPEN and not state.has_output:
@@ -220,57 +217,80 @@ class Connection:
                 return
             if sent:
                 data = memoryview(data)[sent:]  # the rest, without a copy
+        if not state.buffered:
+            self._backlog.started()
         state.queue(data)
         self._output_queued()
-        if state.buffered > state.high_water:
-            self._hold_cascade()
+        if state.buffered > state.high_water and self._backlog.over_high_water(own):
+            # A relay: the ``drain`` event belongs to the writing cascade, and its
+            # handler (hold_until_drained) holds that cascade.
+            self.owner.fire(self.owner.drain_event(self))
 
     async def wait_drained(self) -> None:
         """Return once at most the low-water mark is queued, or the connection closes.
 
         Cancellation: cancellable; nothing changes then.
         """
-        state = self._state
-        await self._drained.until(lambda: not state.writable or state.drained)
+        await self._backlog.wait_drained()
 
     async def hold_until_drained(self) -> None:
-        """The ``drain`` handler: wait for :meth:`wait_drained`, within ``drain_timeout``.
+        """The ``drain`` handler: hold the running cascade until this output drains.
 
-        A peer that reads nothing for that long while another connection's cascade
-        waits for it is reported (``error(sock, TooSlowError)``) and closed, so that
-        it cannot hold the others back for ever (a chat server's silent member).
+        A tunnel waits for :meth:`wait_drained` (within ``drain_timeout``: past it the
+        peer is reported, ``error(sock, TooSlowError)``, and closed); a broadcast
+        waits only while the output moves, and closes the connection once it is past
+        ``max_buffered``.  See ``slow_receivers`` (:mod:`._backlog`).
 
         Cancellation: cancellable; nothing changes then.
         """
-        timeout = self._settings.drain_timeout
-        if timeout is None:
-            await self.wait_drained()
-            return
-        with trio.move_on_after(timeout):
-            await self.wait_drained()
-            return
-        state = self._state
-        if state.writable and not state.drained:
-            reason = trio.TooSlowError(
-                f"the peer is not reading: {state.buffered} bytes still queued after {timeout} s"
-            )
-            log.debug("connection %r: %s", self, reason)
-            self.owner.fire(self.owner.error_event(self, reason))
-            self.close()  # what is queued still has close_timeout to go out
+        await self._backlog.hold()
 
-    def _hold_cascade(self) -> None:
-        """More than the high-water mark is queued: hold the cascade that wrote it.
+    def _abort(self, reason: BaseException) -> None:
+        """Report ``reason`` (``error``) and close at once, dropping what is queued."""
+        if self._failed(reason) and self._driver is not None:
+            self._driver.abort_requested(self)
 
-        Written in the cascade of *another* source's read (a relay), the ``drain``
-        event fired here belongs to that cascade, and its handler returns once this
-        connection's output has drained: the source reads nothing more meanwhile, so
-        a peer that does not read cannot make the relay queue without bound.  A
-        cascade of this connection's own reads needs no hold: the connection stops
-        reading by itself while its output is above the mark.
+    def send_eof(self) -> None:
+        """Send EOF once what is queued has gone; the connection goes on reading.
+
+        The connection closes once the peer has sent its EOF too.  Writes are refused
+        from now on.  Does nothing once closing.
         """
-        root = cascade_root()
-        if root is not None and not self._gate.fired(root):
-            self.owner.fire(self.owner.drain_event(self))
+        state = self._state
+        if not state.writable:
+            return
+        state.request_shutdown()
+        self._output_progress()
+        if self._driver is not None:
+            self._driver.shutdown_requested(self)
+
+    def _finished(self) -> None:
+        """The drivers: the transport is closed (what was queued is dropped)."""
+        self._direct = False
+        self._state.finished()
+        self._output_progress()
+
+    def _eof_sent(self) -> None:
+        """The drivers: our EOF is sent (``send_eof``); closes if the peer's came too."""
+        self._state.sent_eof()
+        if self._state.both_ended:
+            self.close()
+
+    def _peer_done(self) -> None:
+        """The drivers: the peer's EOF was read and the last read's cascade completed.
+
+        Closes, unless ``half_close``: then ``eof`` is fired (once) and the connection
+        stays open for writing until :meth:`send_eof` or :meth:`close`.
+        """
+        state = self._state
+        if not self._settings.half_close or state.phase is not Phase.OPEN:
+            self.close()
+            return
+        if not self._eof_fired:
+            self._eof_fired = True
+            self.owner.fire(self.owner.eof_event(self))
+        if state.both_ended:
+            self.close()
 
     def close(self) -> None:
         """Close once everything queued has been sent (bounded by ``close_timeout``)."""
@@ -303,6 +323,11 @@ class Connection:
         # No local keeps the event: once dispatched, it and its Value can be freed
         # at once (see core/_release.py).
         return self._gate.try_fire(owner.fire, owner.read_event(self, data), len(data))
+
+    def _fire_granted(self, data: bytes, granted: int) -> None:
+        """Fire ``read`` for ``data``, read under a grant of the intake's."""
+        owner = self.owner
+        self._gate.fire_granted(owner.fire, owner.read_event(self, data), len(data), granted)
 
     async def _fire_read_later(self, data: bytes) -> None:
         """Fire ``read`` for ``data`` once the intake admits it.
@@ -340,8 +365,7 @@ class Connection:
 
     def _output_progress(self) -> None:
         """The drivers: output was sent, or the connection is closing."""
-        if self._drained.waiting and (self._state.drained or not self._state.writable):
-            self._drained.wake()
+        self._backlog.progress()
 
     def _failed(self, exc: BaseException) -> bool:
         """Report a broken connection (once): ``error``; True if reported now."""

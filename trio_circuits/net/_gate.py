@@ -94,6 +94,22 @@ class ReadGate:
         #: A ``read`` was fired and its cascade has not completed.
         self.pending = False
 
+    def fire_granted(
+        self, fire: Callable[[Event], Value], event: Event, size: int, granted: int
+    ) -> None:
+        """Fire ``event``, an input of ``size`` bytes read under a grant of ``granted``.
+
+        See :meth:`~trio_circuits.core.intake.Intake.grant_now`: the grant is settled
+        (what was not read is free again) and the input counts in flight until it
+        is dispatched.
+        """
+        if (granted >> 3) != (size >> 3):
+            self._intake.settle(granted, size)  # what was not read is free again
+        self._size = size
+        self.pending = True
+        self._fired = id(event)
+        fire(event).observe(self)
+
     def try_fire(self, fire: Callable[[Event], Value], event: Event, size: int) -> bool:
         """Fire ``event`` (an input of ``size`` bytes) if the intake admits it now."""
         if not self._intake.admit_now(size):

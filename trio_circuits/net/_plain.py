@@ -1,19 +1,25 @@
 """One plain connection's descriptor, as the reactor serves it.
 
 :class:`PlainSlot` performs the system calls on a connection's non-blocking
-descriptor -- one read, a flush, a drop of input while lingering -- and reports
-what happened; the :class:`~._reactor.Reactor` decides what follows.  No Trio here.
+descriptor -- one read, a flush, a drop of input while lingering, EOF, the close --
+and keeps its grant from the intake; it reports what happened, and the
+:class:`~._reactor.Reactor` decides what follows.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+import trio
 
 from ._connection import LINGER_BYTES, READ_SIZE, peer_sent_eof
 from ._state import Phase
 
 if TYPE_CHECKING:
+    from ..core.intake import Intake
     from ._connection import Connection
 
 __all__ = ["PlainSlot"]
@@ -28,15 +34,22 @@ class PlainSlot:
         "dropped",
         "ended",
         "fd",
+        "grant",
         "lingering",
         "queued",
         "readable",
         "seen",
+        "send_by",
+        "wake",
     )
 
-    def __init__(self, conn: Connection, fd: int, now: float) -> None:
+    def __init__(
+        self, conn: Connection, fd: int, now: float, wake: Callable[[PlainSlot], object]
+    ) -> None:
         self.conn = conn
         self.fd = fd
+        self.wake = wake  # the reactor's: serve this slot in its next pass
+        self.grant = 0  # bytes the intake granted and not read yet
         self.readable = True  # until a read finds it drained
         self.ended = False  # the peer's EOF (or an error) is behind the data
         self.queued = False  # in the reactor's run list
@@ -44,6 +57,16 @@ class PlainSlot:
         self.deadline = float("inf")  # closing: when to give up
         self.dropped = 0  # bytes dropped while lingering
         self.seen = now  # last input, for idle_timeout
+        self.send_by = float("inf")  # send_timeout: queued output must move by then
+
+    def ready(self, readable: int, ended: int) -> bool:
+        """epoll's news; True if the connection should be served (it is readable)."""
+        if not readable:
+            return False
+        self.readable = True
+        if ended:
+            self.ended = True  # the peer's EOF (or an error) is behind the data
+        return True
 
     def wants_read(self) -> bool:
         """True if the connection would take a read now (else it is resumed later)."""
@@ -71,17 +94,53 @@ class PlainSlot:
             and peer_sent_eof(self.fd)
         )
 
-    def read(self) -> bytes | None:
-        """One read: the data (``b""`` at EOF), or ``None`` if there is none now.
+    def take_grant(self, intake: Intake) -> int:
+        """The bytes this connection may read now (its grant, or a new one); 0: it
+        waits in the intake's line instead."""
+        granted = self.grant or intake.grant_now()
+        self.grant = 0
+        if not granted:
+            intake.wait(self)
+        return granted
+
+    def give_back(self, intake: Intake) -> None:
+        """It will not read now: give back its grant, or its place in line."""
+        if self.grant:
+            intake.settle(self.grant, 0)
+            self.grant = 0
+        else:
+            intake.forget(self)
+
+    def shut_write(self) -> None:
+        """Send EOF (``shutdown(SHUT_WR)``); raises the ``OSError`` of a broken socket."""
+        self._socket().shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        """Close the socket."""
+        self._socket().close()
+
+    def _socket(self) -> trio.socket.SocketType:
+        stream = self.conn.stream
+        assert isinstance(stream, trio.SocketStream)
+        return stream.socket
+
+    def granted(self, size: int) -> None:
+        """The intake granted ``size`` bytes to this connection (see ``Intake.wait``)."""
+        self.grant = size
+        self.wake(self)
+
+    def read(self, size: int = READ_SIZE) -> bytes | None:
+        """One read of up to ``size`` bytes: the data (``b""`` at EOF), or ``None`` if
+        there is none now.
 
         Raises the ``OSError`` of a broken connection.
         """
         try:
-            data = os.read(self.fd, READ_SIZE)
+            data = os.read(self.fd, size)
         except BlockingIOError:
             self.readable = False
             return None
-        if len(data) < READ_SIZE and not self.ended:
+        if len(data) < size and not self.ended:
             self.readable = False  # drained until the next edge
         return data
 

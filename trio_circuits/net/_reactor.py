@@ -7,17 +7,24 @@ connection (edge-triggered, in and out), and waits on that one descriptor with
 ``trio.lowlevel.wait_readable``.  When it wakes, every ready connection is served
 in one pass:
 
-* it reads once (a read shorter than the buffer means the socket is drained until
-  the next edge -- unless the peer's EOF was signalled, which waits behind the
-  data) and fires ``read`` through the connection's gate; the
-  connection is read again only once that read's cascade has completed (the gate
-  then resumes it here), while its output is under the high-water mark, and while
-  the application's intake admits input;
+* it asks the application's intake how much it may read (a grant: a whole read
+  while the intake is quiet, a fair share of the room left while sources wait),
+  reads once (a read shorter than asked for means the socket is drained until the
+  next edge -- unless the peer's EOF was signalled, which waits behind the data)
+  and fires ``read`` through the connection's gate; the connection is read again
+  only once that read's cascade has completed (the gate then resumes it here) and
+  while its output is under the high-water mark.  A connection the intake cannot
+  serve yet waits for its grant *alone*: the pass goes on with the others, and the
+  intake hands it its turn later (round-robin between the waiting connections);
 * ``write`` sends at once; what the kernel refuses waits for the socket's next
   writable edge;
 * a close flushes, sends EOF (``shutdown(SHUT_WR)``), then drops what the peer
   still sends until its EOF, for at most ``LINGER`` seconds; the whole close is
-  bounded by ``close_timeout``; ``idle_timeout`` closes silent connections.
+  bounded by ``close_timeout``; ``idle_timeout`` closes silent connections, and
+  ``send_timeout`` those whose queued output makes no progress (a peer that does
+  not read);
+* with ``half_close``, the peer's EOF leaves the connection open for writing, and
+  ``send_eof`` sends ours once the output is flushed; both sent, it closes.
 
 A connection that starts TLS leaves the reactor for a
 :class:`~._streamed.StreamDriver` of its own once its plaintext is sent.
@@ -27,17 +34,18 @@ Cancellation: the reactor's task closes every descriptor it still owns, at once.
 
 from __future__ import annotations
 
+import contextlib
 import select
-import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import trio
 
+from ..core.intake import Intake
 from ._connection import LINGER
+from ._deadlines import Deadlines
 from ._plain import PlainSlot
 from ._state import Phase
-from ._streamed import StreamDriver
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -65,12 +73,14 @@ class Reactor:
     Args:
         closed: called with each connection once it has closed (the owner fires
             ``disconnect``).
-        spawn: runs a coroutine function in the owner's connection nursery (for a
-            connection that moves to TLS).
+        spawn: serves a connection that moves to TLS with a
+            :class:`~._streamed.StreamDriver` of its own, in the owner's nursery.
         idle_timeout: the connections' ``idle_timeout``.
+        send_timeout: the connections' ``send_timeout``.
         drain: dispatches what is queued, in this task (:class:`~trio_circuits.core.
             flow.IOStatus`): the reactor hands each batch of reads over without a
             task switch, and their answers go out in the same pass.
+        intake: the application's intake (a grant before each read).
     """
 
     def __init__(
@@ -79,24 +89,21 @@ class Reactor:
         spawn: Callable[[Connection], None],
         idle_timeout: float | None,
         drain: Callable[[], object],
+        intake: Intake,
+        send_timeout: float | None = None,
     ) -> None:
         self._drain = drain
+        self._intake = intake
         self._closed = closed
         self._spawn = spawn
         self._idle = idle_timeout
+        self._deadlines = Deadlines(idle_timeout, send_timeout)
         self._epoll: select.epoll | None = None
         self._slots: dict[int, PlainSlot] = {}
         self._run: list[PlainSlot] = []
         self._flush: set[PlainSlot] = set()
-        self._closing: set[PlainSlot] = set()
         self._waiting: trio.CancelScope | None = None
         self._stopping = False
-        self._next_idle_check = float("inf")
-
-    @property
-    def connections(self) -> int:
-        """How many connections it serves."""
-        return len(self._slots)
 
     # -- the task -----------------------------------------------------------------------
 
@@ -113,19 +120,23 @@ class Reactor:
                 if self._flush:
                     self._flush_all()
                 if self._run:
-                    await self._read_pass()
+                    self._read_pass()
                     self._drain()
                     if self._flush:
                         self._flush_all()
+                    deadlines = self._deadlines
+                    if deadlines.active and trio.current_time() >= deadlines.next(True):
+                        self._timeouts()  # busy as it is: stuck peers are released too
                     await trio.lowlevel.checkpoint()
                     continue
-                if self._closing or self._idle is not None:
+                if self._deadlines.active:
                     self._timeouts()
                     if self._run or self._flush:
                         continue
                 if self._stopping and not self._slots:
                     break
-                with trio.CancelScope(deadline=self._next_deadline()) as waiting:
+                deadline = self._deadlines.next(bool(self._slots))
+                with trio.CancelScope(deadline=deadline) as waiting:
                     self._waiting = waiting
                     await trio.lowlevel.wait_readable(epoll.fileno())
                 self._waiting = None
@@ -141,7 +152,7 @@ class Reactor:
         fd = conn._fd
         assert fd is not None
         assert self._epoll is not None
-        slot = self._slots[fd] = PlainSlot(conn, fd, trio.current_time())
+        slot = self._slots[fd] = PlainSlot(conn, fd, trio.current_time(), self._queue)
         conn._driver = self
         conn._direct = True
         self._epoll.register(fd, _IN | _OUT | _EDGE)
@@ -159,6 +170,8 @@ class Reactor:
         slot = self._slots.get(conn._fd)  # type: ignore[arg-type]
         if slot is not None:
             self._flush.add(slot)
+            if self._deadlines.send_timeout is not None:
+                self._deadlines.sending(slot, trio.current_time())
             self._wake()
 
     def resume_input(self, conn: Connection) -> bool:
@@ -174,7 +187,7 @@ class Reactor:
         if slot.readable:
             return self._queue(slot)
         if conn._state.eof and not conn._gate.pending:
-            conn.close()  # the peer's EOF was waiting for the last cascade
+            conn._peer_done()  # the peer's EOF was waiting for the last cascade
         return False
 
     def close_requested(self, conn: Connection) -> None:
@@ -182,17 +195,25 @@ class Reactor:
         slot = self._slots.get(conn._fd)  # type: ignore[arg-type]
         if slot is None:
             return
-        slot.deadline = trio.current_time() + conn._settings.close_timeout
-        self._closing.add(slot)
+        self._deadlines.closing(slot, trio.current_time() + conn._settings.close_timeout)
         self._flush.add(slot)
         self._wake()
 
-    def upgrade_requested(self, conn: Connection) -> None:
-        """starttls: hand the connection over once its plaintext is sent."""
+    def shutdown_requested(self, conn: Connection) -> None:
+        """Send what is queued, then what is due next (EOF, the upgrade)."""
         slot = self._slots.get(conn._fd)  # type: ignore[arg-type]
         if slot is not None:
             self._flush.add(slot)
             self._wake()
+
+    #: starttls: the connection is handed over once its plaintext is sent.
+    upgrade_requested = shutdown_requested
+
+    def abort_requested(self, conn: Connection) -> None:
+        """Close now: what is queued is dropped."""
+        slot = self._slots.get(conn._fd)  # type: ignore[arg-type]
+        if slot is not None:
+            self._finish(slot)
 
     # -- one pass -----------------------------------------------------------------------
 
@@ -213,56 +234,54 @@ class Reactor:
         slots = self._slots
         for fd, mask in events:
             slot = slots.get(fd)
-            if slot is None:
-                continue
-            if mask & _IN:
-                slot.readable = True
-                if mask & _ENDED:
-                    slot.ended = True
-                self._queue(slot)
-            if mask & _OUT and slot.conn._state.has_output:
-                self._flush.add(slot)
+            if slot is not None:
+                if slot.ready(mask & _IN, mask & _ENDED):
+                    self._queue(slot)
+                if mask & _OUT and slot.conn._state.has_output:
+                    self._flush.add(slot)
 
-    async def _read_pass(self) -> None:
+    def _read_pass(self) -> None:
         run, self._run = self._run, []
+        intake = self._intake
         for slot in run:
             slot.queued = False
             if slot.fd not in self._slots:
                 continue  # closed meanwhile
             conn = slot.conn
             if conn._state.phase is Phase.CLOSING:
+                slot.give_back(intake)
                 if slot.lingering and slot.drop_input():
                     self._finish(slot)
                 continue
             if not slot.wants_read():
+                slot.give_back(intake)
                 if slot.paused_at_eof():
                     self._eof(slot)
                 continue  # else resumed by the gate, the drain or the close
+            granted = slot.take_grant(intake)
+            if not granted:
+                continue  # its turn comes: slot.granted() queues it again
             try:
-                data = slot.read()
+                data = slot.read(granted)
             except OSError as exc:
+                intake.settle(granted, 0)
                 self._fail(slot, exc)
                 continue
-            if data is None:
-                continue
             if not data:
-                self._eof(slot)
+                intake.settle(granted, 0)
+                if data is not None:
+                    self._eof(slot)
                 continue
             if self._idle is not None:
                 slot.seen = trio.current_time()
-            if not conn._fire_read(data):
-                # The intake is full: dispatch what is queued (here, no task switch),
-                # which frees its share, and try again before waiting.
-                self._drain()
-                if not conn._fire_read(data):
-                    await conn._fire_read_later(data)
+            conn._fire_granted(data, granted)
 
     def _eof(self, slot: PlainSlot) -> None:
         conn = slot.conn
         conn._state.peer_eof()
         slot.readable = False
         if not conn._gate.pending:
-            conn.close()  # else once the last read's cascade has completed
+            conn._peer_done()  # else once the last read's cascade has completed
 
     def _flush_all(self) -> None:
         flush, self._flush = self._flush, set()
@@ -273,13 +292,17 @@ class Reactor:
     def _send(self, slot: PlainSlot) -> None:
         """Send what is queued; then resume reading, upgrade or close, as due."""
         state = slot.conn._state
-        was_paused = state.buffered > state.high_water
+        before = state.buffered
+        was_paused = before > state.high_water
         try:
             flushed = slot.send()
         except OSError as exc:
             self._fail(slot, exc)
             return
-        slot.conn._output_progress()
+        if state.buffered < before:
+            slot.conn._output_progress()
+            if self._deadlines.send_timeout is not None:
+                self._deadlines.moved(slot, trio.current_time(), flushed)
         if not flushed:
             return
         if was_paused and state.drained:
@@ -288,6 +311,17 @@ class Reactor:
             self._hand_over(slot)
         elif state.flushed and not slot.lingering:
             self._send_eof(slot)
+        elif state.shutdown_due:
+            self._half_close(slot)
+
+    def _half_close(self, slot: PlainSlot) -> None:
+        """``send_eof``: our EOF, the connection still reading."""
+        try:
+            slot.shut_write()
+        except OSError as exc:
+            self._fail(slot, exc)
+            return
+        slot.conn._eof_sent()
 
     def _send_eof(self, slot: PlainSlot) -> None:
         conn = slot.conn
@@ -295,77 +329,51 @@ class Reactor:
             self._finish(slot)  # the peer has closed its side already
             return
         try:
-            _socket(conn).shutdown(socket.SHUT_WR)
+            if not conn._state.eof_sent:
+                slot.shut_write()
         except OSError:
             self._finish(slot)
             return
         slot.lingering = True
-        slot.deadline = min(slot.deadline, trio.current_time() + LINGER)
-        self._closing.add(slot)
+        self._deadlines.closing(slot, trio.current_time() + LINGER)
         self._queue(slot)
 
     def _hand_over(self, slot: PlainSlot) -> None:
         """starttls: the connection leaves the reactor for tasks of its own."""
         self._forget(slot)
-        conn = slot.conn
-        conn._direct = False
-        StreamDriver(conn)
-        self._spawn(conn)
+        slot.conn._direct = False
+        self._spawn(slot.conn)  # a StreamDriver's
 
     # -- the end of a connection ---------------------------------------------------------
 
     def _timeouts(self) -> None:
         now = trio.current_time()
-        for slot in list(self._closing):
-            if slot.deadline <= now:
-                self._finish(slot)
-        if self._idle is not None and now >= self._next_idle_check:
-            self._next_idle_check = now + self._idle / 4
-            for slot in list(self._slots.values()):
-                conn = slot.conn
-                if (
-                    conn._state.phase is Phase.OPEN
-                    and not conn._gate.pending
-                    and now - slot.seen >= self._idle
-                ):
-                    conn.close()  # nothing received for idle_timeout while ready
-        elif self._idle is not None and self._next_idle_check == float("inf"):
-            self._next_idle_check = now + self._idle / 4
-
-    def _next_deadline(self) -> float:
-        deadline = min((s.deadline for s in self._closing), default=float("inf"))
-        if self._idle is not None and self._slots:
-            deadline = min(deadline, self._next_idle_check)
-        return deadline
+        finish, stuck, idle = self._deadlines.due(now, self._slots.values())
+        for slot in finish:
+            self._finish(slot)
+        for slot in stuck:
+            slot.conn._abort(self._deadlines.stuck(slot))  # abort_requested: _finish
+        for slot in idle:
+            slot.conn.close()  # nothing received for idle_timeout while ready
 
     def _fail(self, slot: PlainSlot, exc: OSError) -> None:
         slot.conn._failed(exc)
         self._finish(slot)
 
     def _forget(self, slot: PlainSlot) -> None:
+        slot.give_back(self._intake)
         self._slots.pop(slot.fd, None)
-        self._closing.discard(slot)
+        self._deadlines.forget(slot)
         self._flush.discard(slot)
         if self._epoll is not None:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 self._epoll.unregister(slot.fd)
-            except (OSError, ValueError):
-                pass
 
     def _finish(self, slot: PlainSlot) -> None:
         """Close the connection's socket now and report it."""
         if slot.fd not in self._slots:
             return
         self._forget(slot)
-        conn = slot.conn
-        conn._direct = False
-        conn._state.finished()
-        conn._output_progress()
-        _socket(conn).close()
-        self._closed(conn)
-
-
-def _socket(conn: Connection) -> trio.socket.SocketType:
-    stream = conn.stream
-    assert isinstance(stream, trio.SocketStream)
-    return stream.socket
+        slot.conn._finished()
+        slot.close()
+        self._closed(slot.conn)

@@ -33,10 +33,11 @@ from ._bind import (
     resolve_passive,
     reuse_port_options,
 )
-from ._connection import HIGH_WATER, Connection, Settings
+from ._connection import Connection
 from ._serving import Serving
+from ._settings import HIGH_WATER, Settings
 from ._start import cannot_start
-from .events import closed, drain, error, read, ready
+from .events import closed, drain, eof, error, read, ready
 
 
 class _StreamServer(BaseComponent):
@@ -62,6 +63,10 @@ class _StreamServer(BaseComponent):
         idle_timeout: float | None = None,
         close_timeout: float = 5.0,
         drain_timeout: float | None = None,
+        send_timeout: float | None = 60.0,
+        max_buffered: int | None = None,
+        slow_receivers: str = "auto",
+        half_close: bool = False,
         socket_options: list[tuple[int, int, Any]] | None = None,
     ) -> None:
         self._address = self._parse(bind)
@@ -71,7 +76,15 @@ class _StreamServer(BaseComponent):
         if isinstance(backlog, bool) or not isinstance(backlog, int) or backlog < 1:
             raise ValueError(f"backlog must be a positive int, not {backlog!r}")
         self._settings = Settings(
-            high_water, idle_timeout, close_timeout, handshake_timeout, drain_timeout
+            high_water,
+            idle_timeout,
+            close_timeout,
+            handshake_timeout,
+            drain_timeout,
+            send_timeout,
+            max_buffered,
+            slow_receivers,
+            half_close,
         )
         self._options = check_options(socket_options)
         super().__init__(channel=channel)
@@ -202,6 +215,15 @@ class _StreamServer(BaseComponent):
         """``drain(sock)``."""
         return drain(conn)
 
+    def eof_event(self, conn: Connection) -> Event:
+        """``eof(sock)``."""
+        return eof(conn)
+
+    @property
+    def can_start_tls(self) -> bool:
+        """True if the server has a certificate for ``starttls``."""
+        return self._tls is not None
+
     # -- the I/O task -------------------------------------------------------------------
 
     async def run_io(self, *, task_status: IOStatus) -> None:
@@ -275,6 +297,11 @@ class _StreamServer(BaseComponent):
             self.stop_io()
         elif self._own(sock):
             sock.close()
+
+    @handler("send_eof")
+    def _on_send_eof(self, sock: Any) -> None:
+        if self._own(sock):
+            sock.send_eof()
 
     @handler("starttls")
     def _on_starttls(self, sock: Any) -> None:

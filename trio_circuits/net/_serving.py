@@ -21,8 +21,9 @@ import trio
 
 from ..core.flow import Intake
 from . import _tls
-from ._connection import Connection, Endpoint, Settings
+from ._connection import Connection, Endpoint
 from ._reactor import Reactor, available
+from ._settings import Settings
 from ._streamed import StreamDriver
 from .events import connect, disconnect, error
 
@@ -75,7 +76,12 @@ class Serving:
         self._nursery = nursery
         if available():
             self._reactor = Reactor(
-                self._closed, self._spawn, self.settings.idle_timeout, self.drain
+                self._closed,
+                self._spawn,
+                self.settings.idle_timeout,
+                self.drain,
+                self.intake,
+                self.settings.send_timeout,
             )
             await nursery.start(self._reactor.run)
 
@@ -165,8 +171,7 @@ class Serving:
 
     def _spawn(self, conn: Connection) -> None:
         """A reactor connection starting TLS: its own tasks from now on."""
-        driver = conn._driver
-        assert isinstance(driver, StreamDriver)
+        driver = StreamDriver(conn)
         self._start_task(lambda c: self._serve_streamed(c, driver), conn)
 
     async def _serve_streamed(self, conn: Connection, driver: StreamDriver) -> None:

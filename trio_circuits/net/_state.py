@@ -18,7 +18,13 @@ of times, ``CLOSING`` at most once)::
 
 Reading is *paused*, besides, while more than ``high_water`` bytes are queued for
 sending, and once the peer has sent EOF (and, outside this object, while a read's
-cascade has not completed: SPEC 5.1).  :class:`ConnectionState` answers "may it
+cascade has not completed: SPEC 5.1).
+
+Half-close: :meth:`ConnectionState.request_shutdown` ends *our* side while the
+connection stays ``OPEN`` for reading: writes are refused from then on, what is
+queued is sent, then EOF (:attr:`ConnectionState.shutdown_due`, then
+:meth:`ConnectionState.sent_eof`).  The connection closes once both sides have sent
+EOF.  :class:`ConnectionState` answers "may it
 read?" and "what does it send next?"; the I/O around it (:mod:`._connection`) only
 performs what it decides.
 """
@@ -58,6 +64,8 @@ class ConnectionState:
         phase: see :class:`Phase`.
         buffered: bytes written and not yet sent (held ones included).
         eof: the peer has sent EOF.
+        shutdown: our side is to end after what is queued (half-close).
+        eof_sent: our EOF has been sent.
 
     Whether a ``read``'s cascade is still running is the read gate's business
     (:class:`~._gate.ReadGate`), not this object's.
@@ -68,6 +76,8 @@ class ConnectionState:
     phase: Phase = Phase.OPEN
     buffered: int = 0
     eof: bool = False
+    shutdown: bool = False
+    eof_sent: bool = False
     _close_after_upgrade: bool = False
     _out: deque[Chunk] = attrs.field(factory=deque)
     _held: deque[Chunk] = attrs.field(factory=deque)
@@ -93,7 +103,7 @@ class ConnectionState:
     @property
     def writable(self) -> bool:
         """True while :meth:`queue` accepts data."""
-        return self.phase is Phase.OPEN or self.phase is Phase.UPGRADING
+        return (self.phase is Phase.OPEN or self.phase is Phase.UPGRADING) and not self.shutdown
 
     def queue(self, data: Chunk) -> None:
         """Queue ``data`` (immutable: bytes, or a read-only view) after what is queued."""
@@ -156,6 +166,27 @@ class ConnectionState:
             raise RuntimeError("upgraded() without start_upgrade()")
         self._out, self._held = self._held, self._out
         self.phase = Phase.CLOSING if self._close_after_upgrade else Phase.OPEN
+
+    # -- half-close ---------------------------------------------------------------------
+
+    def request_shutdown(self) -> None:
+        """End our side once what is queued has been sent; keep reading."""
+        if self.phase is Phase.OPEN:
+            self.shutdown = True
+
+    @property
+    def shutdown_due(self) -> bool:
+        """True when our EOF should be sent now (half-close, output flushed)."""
+        return self.shutdown and not self.eof_sent and not self._out and self.phase is Phase.OPEN
+
+    def sent_eof(self) -> None:
+        """Our EOF has been sent."""
+        self.eof_sent = True
+
+    @property
+    def both_ended(self) -> bool:
+        """True once both sides have sent EOF: nothing is left to do but close."""
+        return self.eof and self.eof_sent
 
     # -- closing ------------------------------------------------------------------------
 

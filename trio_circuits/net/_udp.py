@@ -31,8 +31,8 @@ from ._bind import (
     resolve_passive,
     reuse_port_options,
 )
-from ._connection import HIGH_WATER
 from ._gate import ReadGate, Wakeup
+from ._settings import HIGH_WATER
 from ._start import cannot_start
 from .events import closed, disconnect, drain, error, read, ready
 

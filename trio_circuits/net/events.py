@@ -9,6 +9,11 @@ Server components *fire* ``connect(sock, host, port)``, ``read(sock, data)``,
 ``error(err)``, ``unreachable(host, port, reason)`` and ``ready(client)``.
 UDP components use ``read((host, port), data)``, ``write((host, port), data)`` and
 ``broadcast(data, port)``.
+
+Beyond circuits: ``drain(sock)`` holds a cascade until ``sock``'s output drains;
+with ``half_close=True`` a stream component fires ``eof(sock)`` (client: ``eof()``)
+when its peer half-closes, and handles ``send_eof(sock)`` (client: ``send_eof()``)
+to half-close its own side.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ __all__ = [
     "disconnect",
     "disconnected",
     "drain",
+    "eof",
     "error",
     "read",
     "ready",
+    "send_eof",
     "starttls",
     "unreachable",
     "write",
@@ -98,6 +105,25 @@ class drain(Event):
 
 class close(Event):
     """Request: server ``(sock)`` closes one connection, ``()`` everything; client ``()``."""
+
+
+class eof(Event):
+    """Server ``(sock)``, client ``()``: the peer has half-closed (``half_close=True``).
+
+    It will send nothing more, and may still read: the connection stays open for
+    writing until ``send_eof`` (or ``close``).  Fired once every ``read`` before the
+    EOF has been handled (its whole cascade).  Without ``half_close`` the peer's EOF
+    closes the connection instead (after the same cascades), and ``disconnect``
+    follows.
+    """
+
+
+class send_eof(Event):
+    """Request: server ``(sock)``, client ``()`` -- half-close our side.
+
+    What is queued is sent, then EOF; the connection goes on reading, and closes once
+    the peer has sent its EOF too (``disconnect``).  Writes are refused from then on.
+    """
 
 
 class ready(Event):

@@ -3,20 +3,38 @@
 The splitting is a pure class (:class:`LineBuffer`), unit-tested without sockets; the
 :class:`Line` component keeps one buffer per connection and drops it on
 ``disconnect``.
+
+One read may hold thousands of lines.  Firing them all at once would let one peer
+fill the queue (everyone else's events wait behind them) and, if each line is
+answered, queue megabytes of output that nothing can hold back any more.  So
+:class:`Line` fires a read's lines in batches of :data:`BATCH`: the next batch is
+fired once the previous one has been dispatched, and once the connection's queued
+output is back under its bound (``Connection.congested``).  The batches belong to
+the read's cascade, so the connection reads nothing more until the last one has
+been handled (SPEC 5.1).
+
+starttls (CVE-2011-0411): on a connection that may still start TLS (a plaintext
+server connection whose server has a certificate for ``starttls``, or a client),
+lines are fired one at a time, each once the previous one's cascade has completed.
+Once a ``starttls`` has been handled, the rest of that read and the unfinished line
+are dropped: nothing received in plaintext is handled after it.
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Any
+
+import trio
 
 from ..core.components import BaseComponent
 from ..core.events import Event
 from ..core.handlers import handler
 from ..net.events import close, error
 
-__all__ = ["Line", "LineBuffer", "line", "split_lines"]
+__all__ = ["BATCH", "Line", "LineBuffer", "line", "more_lines", "split_lines"]
 
 _LINESEP = re.compile(b"\r?\n")
 
@@ -113,6 +131,34 @@ class LineBuffer:
         raise ValueError(f"line longer than {self.max_line_length} bytes")
 
 
+class more_lines(Event):
+    """Line's own: fire the next batch of a read's lines (``more_lines(sock, line)``)."""
+
+
+#: Lines fired at once; the next batch waits until these are dispatched.
+BATCH = 128
+
+
+class _Feed:
+    """One connection's lines: its buffer, and the lines of its reads still to fire."""
+
+    __slots__ = ("buffer", "careful", "last", "pending", "running", "upgraded")
+
+    def __init__(self, buffer: LineBuffer, careful: bool) -> None:
+        self.buffer = buffer
+        self.careful = careful  # one line at a time: the connection may start TLS
+        self.pending: deque[bytes] = deque()
+        self.running = False  # a ``more_lines`` is on its way
+        self.upgraded = False  # a starttls was handled: plaintext is dropped
+        self.last: trio.Event | None = None  # careful: the last line's cascade
+
+    def drop(self) -> None:
+        """starttls: forget every byte received in plaintext."""
+        self.pending.clear()
+        self.buffer.rest = b""
+        self.upgraded = True
+
+
 class Line(BaseComponent):
     """Split ``read`` events on its channel into ``line`` events, in order.
 
@@ -127,6 +173,10 @@ class Line(BaseComponent):
             channels the ``read`` came from; that connection is read no further.
         getBuffer, updateBuffer: circuits' external per-connection buffer functions
             (optional: the component keeps its own buffers).
+
+    A read's lines are fired in batches of :data:`BATCH`, each once the previous one
+    has been dispatched and the connection's output is under its bound; see the
+    module docs (and for starttls).
     """
 
     def __init__(
@@ -148,15 +198,18 @@ class Line(BaseComponent):
         self.max_line_length = max_line_length
         self.getBuffer = getBuffer
         self.updateBuffer = updateBuffer
-        self._buffers: dict[Any, LineBuffer] = {}
+        self._feeds: dict[Any, _Feed] = {}
         # Connections whose line was too long: read no further until they are gone.
         self._failed: set[Any] = set()
 
-    def _buffer(self, key: Any) -> LineBuffer:
-        buffer = self._buffers.get(key)
-        if buffer is None:
-            buffer = self._buffers[key] = LineBuffer(self.max_line_length, self.splitter)
-        return buffer
+    def _feed(self, key: Any) -> _Feed:
+        feed = self._feeds.get(key)
+        if feed is None:
+            # A client's reads carry no sock: a client may always start TLS.
+            careful = key is None or bool(getattr(key, "may_start_tls", False))
+            buffer = LineBuffer(self.max_line_length, self.splitter)
+            feed = self._feeds[key] = _Feed(buffer, careful)
+        return feed
 
     @handler("read")
     def _on_read(self, event: Event, *args: Any) -> None:
@@ -166,7 +219,11 @@ class Line(BaseComponent):
             sock, data = args[0], args[1]
         if sock in self._failed:
             return  # over-long line: closing, read no further
-        buffer = self._buffer(sock)
+        feed = self._feed(sock)
+        if feed.upgraded:
+            feed.upgraded = False  # this read came after the handshake
+            feed.careful = False
+        buffer = feed.buffer
         if self.getBuffer is not None and sock is not None:
             buffer.rest = self.getBuffer(sock)
         try:
@@ -176,12 +233,59 @@ class Line(BaseComponent):
             return
         if self.updateBuffer is not None and sock is not None:
             self.updateBuffer(sock, buffer.rest)
-        for item in lines:
-            self.fire(line(item) if sock is None else line(sock, item))
+        if not lines:
+            return
+        if feed.running or len(lines) > (1 if feed.careful else BATCH):
+            feed.pending.extend(lines)
+            if not feed.running:
+                self._next_batch(sock, feed)
+            return
+        fire = self.fire
+        if sock is None:
+            for item in lines:
+                fire(line(item))
+        else:
+            for item in lines:
+                fire(line(sock, item))
+
+    def _next_batch(self, sock: Any, feed: _Feed) -> None:
+        """Fire the next batch of ``feed``'s pending lines, and ``more_lines`` if any remain."""
+        pending = feed.pending
+        fire = self.fire
+        count = 1 if feed.careful else BATCH
+        for _ in range(min(count, len(pending))):
+            item = pending.popleft()
+            value = fire(line(item) if sock is None else line(sock, item))
+        if feed.careful:
+            done = feed.last = trio.Event()
+            value.on_complete(lambda _: done.set())
+        feed.running = bool(pending)
+        if pending:
+            fire(more_lines(sock, self))
+
+    @handler("more_lines")
+    async def _on_more_lines(self, sock: Any, owner: Any) -> None:
+        feed = self._feeds.get(sock)
+        if owner is not self or feed is None or not feed.running:
+            return
+        if feed.careful and feed.last is not None:
+            await feed.last.wait()  # its cascade has run: a starttls would have
+        if getattr(sock, "congested", False):
+            await sock.wait_drained()
+        if not feed.pending:
+            feed.running = False  # dropped meanwhile (starttls, disconnect)
+            return
+        self._next_batch(sock, feed)
+
+    @handler("starttls")
+    def _on_starttls(self, sock: Any = None) -> None:
+        feed = self._feeds.get(sock)
+        if feed is not None:
+            feed.drop()
 
     def _fail(self, sock: Any, exc: ValueError, channels: tuple[Hashable, ...]) -> None:
         """One ``error`` and a close, on the channels the read came from."""
-        self._buffers.pop(sock, None)
+        self._feeds.pop(sock, None)
         self._failed.add(sock)
         if sock is None:
             self.fire(error(exc), *channels)
@@ -192,10 +296,14 @@ class Line(BaseComponent):
 
     @handler("disconnect")
     def _on_disconnect(self, sock: Any = None) -> None:
-        self._buffers.pop(sock, None)
-        self._failed.discard(sock)
+        self._forget(sock)
 
     @handler("disconnected")
     def _on_disconnected(self) -> None:
-        self._buffers.pop(None, None)
-        self._failed.discard(None)
+        self._forget(None)
+
+    def _forget(self, sock: Any) -> None:
+        feed = self._feeds.pop(sock, None)
+        if feed is not None:
+            feed.pending.clear()
+        self._failed.discard(sock)
