@@ -220,11 +220,19 @@ def chat(seconds: float) -> None:
         sent: dict[int, list[float]] = {i: [] for i in range(4)}
         got: dict[int, dict[tuple[int, float], float]] = {i: {} for i in range(4)}
 
+        joined: list[int] = []
+        everyone = trio.Event()
+
         async def member(index: int, stop: trio.Event) -> None:
             stream = await trio.open_tcp_stream("127.0.0.1", srv.port)
             async with stream, trio.open_nursery() as nursery:
 
                 async def talk() -> None:
+                    joined.append(index)
+                    if len(joined) == 4:
+                        await trio.sleep(0.2)  # the server has seen every join
+                        everyone.set()
+                    await everyone.wait()
                     while not stop.is_set():
                         stamp = time.monotonic()
                         sent[index].append(stamp)
@@ -288,12 +296,21 @@ def chat(seconds: float) -> None:
                     lags.append((arrived if arrived is not None else end) - stamp)
         gone = f"dropped after {dropped[0]:.1f} s" if dropped else "never dropped"
         print(f"chat     4 members + 1 silent ({gone}); lag: {percentiles(lags)}")
-        print(f"         {missing} messages never arrived; {report_server(srv, start)}")
+        print(
+            f"         {missing} messages never arrived; {report_server(srv, start)}; "
+            f"{srv.latest().get('connections', '?')} connections at the end"
+        )
 
 
 def closed_by_peer(fd: int) -> bool:
-    """True if the peer closed the socket ``fd``: looked at without reading."""
+    """True if the peer closed (or reset) the socket ``fd``: looked at without reading.
+
+    A close behind data that was never read shows only as a reset, or as the
+    socket's error.
+    """
     with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as peek:
+        if peek.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+            return True
         try:
             return peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
         except BlockingIOError:

@@ -3,8 +3,8 @@
     python examples/chatserver.py --bind 127.0.0.1:8000
 
 Connect several ``nc 127.0.0.1 8000`` sessions and type.  Stop it with Ctrl-C.
-A client that reads nothing for 30 s while more than 64 KiB wait for it is dropped
-(``drain_timeout``), so that one silent member cannot hold the others back.
+Nobody waits for a member that does not read (``slow_receivers="close"``): once more
+than 256 KiB wait for it, it is dropped, and the others never notice.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class ChatServer(Component):
         self.clients: dict[Connection, str] = {}
         if debug:
             Debugger().register(self)
-        TCPServer(bind, drain_timeout=30).register(self)
+        TCPServer(bind, slow_receivers="close").register(self)
 
     @handler(False)  # a helper, not a handler of ``broadcast`` events
     def broadcast(self, data: bytes, exclude: Connection | None = None) -> None:

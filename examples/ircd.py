@@ -47,9 +47,13 @@ class Server(Component):
         self.users: dict[Any, User] = {}
         self.nicks: dict[str, User] = {}
         self.rooms: dict[str, set[User]] = {}
-        # A client that reads nothing for 60 s while others talk to it is dropped.
+        # Nobody waits for a client that does not read: past 1 MiB queued for it, it
+        # is dropped ("sendq exceeded"), and the others never notice.
         TCPServer(
-            (host or "0.0.0.0", int(port or 6667)), channel=self.channel, drain_timeout=60
+            (host or "0.0.0.0", int(port or 6667)),
+            channel=self.channel,
+            slow_receivers="close",
+            max_buffered=1 << 20,
         ).register(self)
         IRC(channel=self.channel).register(self)
         if debug:

@@ -3,7 +3,10 @@
     python examples/portforward.py 127.0.0.1:2222 127.0.0.1:22
 
 As in circuits' example, each forwarded connection has a ``TCPClient`` on a channel
-of its own, with handlers added at run time.
+of its own, with handlers added at run time.  Both sides are opened with
+``half_close=True``: a client that sends its request and half-closes
+(``printf 'x\n' | nc -N``) has its EOF passed on (``eof`` -> ``send_eof``) and still
+gets the whole reply.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from uuid import uuid4
 
 import trio_circuits
 from trio_circuits import Component, Event, handler
-from trio_circuits.net.events import close, connect, write
+from trio_circuits.net.events import close, connect, send_eof, write
 from trio_circuits.net.sockets import Connection, TCPClient, TCPServer
 
 
@@ -27,6 +30,12 @@ def _on_target_read(self: PortForwarder, event: Event, data: bytes) -> None:
     sock = self.sockets.get(event.channels[0])
     if sock is not None:  # else the source has gone: the target is closing
         self.fire(write(sock, data), "source")
+
+
+def _on_target_eof(self: PortForwarder, event: Event) -> None:
+    sock = self.sockets.get(event.channels[0])
+    if sock is not None:
+        self.fire(send_eof(sock), "source")  # the target has said everything
 
 
 def _on_target_disconnected(self: PortForwarder, event: Event) -> None:
@@ -43,7 +52,7 @@ class PortForwarder(Component):
         self.target = (host, int(port))
         self.clients: dict[Connection, tuple[TCPClient, str]] = {}
         self.sockets: dict[str, Connection] = {}
-        TCPServer(source, channel="source").register(self)
+        TCPServer(source, channel="source", half_close=True).register(self)
 
     @handler("ready", channel="source")
     def _on_source_ready(self, server: Any, bind: tuple[Any, Any]) -> None:
@@ -52,10 +61,11 @@ class PortForwarder(Component):
     @handler("connect", channel="source")
     def _on_source_connect(self, sock: Connection, host: str, port: int) -> None:
         channel = uuid4().hex
-        client = TCPClient(channel=channel)
+        client = TCPClient(channel=channel, half_close=True)
         for name, fn in (
             ("ready", _on_target_ready),
             ("read", _on_target_read),
+            ("eof", _on_target_eof),
             ("disconnected", _on_target_disconnected),
         ):
             self.addHandler(handler(name, channel=channel)(fn))
@@ -68,6 +78,12 @@ class PortForwarder(Component):
         entry = self.clients.get(sock)
         if entry is not None:  # else the target has gone: the source is closing
             self.fire(write(data), entry[1])
+
+    @handler("eof", channel="source")
+    def _on_source_eof(self, sock: Connection) -> None:
+        entry = self.clients.get(sock)
+        if entry is not None:
+            self.fire(send_eof(), entry[1])  # the client's request is complete
 
     @handler("disconnect", channel="source")
     def _on_source_disconnect(self, sock: Connection) -> None:

@@ -3,7 +3,9 @@
     python examples/proxy.py --bind 127.0.0.1:3333 --target 127.0.0.1:22
 
 A port of circuits' example: a per-connection ``Client`` component on a channel of
-its own, unregistered when its connection ends.
+its own, unregistered when its connection ends.  Both sides half-close
+(``half_close=True``): a client's EOF is passed on to the target, and the target's
+back, so a request followed by EOF still gets its whole reply.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from uuid import uuid4
 
 import trio_circuits
 from trio_circuits import Component, Debugger
-from trio_circuits.net.events import close, connect, write
+from trio_circuits.net.events import close, connect, send_eof, write
 from trio_circuits.net.sockets import Connection, TCPClient, TCPServer
 
 
@@ -25,13 +27,16 @@ class Client(Component):
         self.sock = sock
         self.host = host
         self.port = port
-        TCPClient(channel=self.channel).register(self)
+        TCPClient(channel=self.channel, half_close=True).register(self)
 
     def ready(self, *args: Any) -> None:
         self.fire(connect(self.host, self.port))
 
     def disconnected(self) -> None:
         self.fire(close(self.sock), self.parent.channel)
+
+    def eof(self) -> None:
+        self.fire(send_eof(self.sock), self.parent.channel)
 
     def read(self, data: bytes) -> None:
         self.fire(write(self.sock, data), self.parent.channel)
@@ -44,7 +49,7 @@ class Proxy(Component):
         self.host = host
         self.port = port
         self.clients: dict[Connection, Client] = {}
-        TCPServer(bind).register(self)
+        TCPServer(bind, half_close=True).register(self)
 
     def ready(self, server: Any, bind: tuple[Any, Any]) -> None:
         print(f"Proxying {bind[0]}:{bind[1]} -> {self.host}:{self.port}", flush=True)
@@ -57,6 +62,11 @@ class Proxy(Component):
         client = self.clients.pop(sock, None)
         if client is not None:
             client.unregister()
+
+    def eof(self, sock: Connection) -> None:
+        client = self.clients.get(sock)
+        if client is not None:
+            self.fire(send_eof(), client.channel)
 
     def read(self, sock: Connection, data: bytes) -> None:
         client = self.clients.get(sock)

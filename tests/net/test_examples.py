@@ -105,22 +105,34 @@ async def test_portforward_to_the_echo_server() -> None:
                 await stream.aclose()
 
 
-async def test_portforward_and_proxy_survive_half_closing_clients() -> None:
+async def _half_closed_request(port: int, request: bytes) -> bytes:
+    """``printf REQUEST | nc -N``: send, half-close, read the reply until EOF."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    await stream.send_all(request)
+    await stream.send_eof()
+    reply = bytearray()
+    with trio.fail_after(10):
+        while data := await stream.receive_some(65536):
+            reply += data
+    await stream.aclose()
+    return bytes(reply)
+
+
+async def test_portforward_and_proxy_relay_a_half_close() -> None:
+    """A client that sends and half-closes gets the far side's whole reply through
+    either relay, as it does from the echo server itself."""
     with program(str(EXAMPLES / "echoserver.py"), "--bind", "127.0.0.1:0") as (_, echo):
+        assert await _half_closed_request(_port(echo), b"x\n") == b"x\n"
         forwarders = [
             [str(EXAMPLES / "portforward.py"), "127.0.0.1:0", echo],
             [str(EXAMPLES / "proxy.py"), "--bind", "127.0.0.1:0", "--target", echo],
         ]
         for forward in forwarders:
             with program(*forward, first_word=1) as (_, source):
+                assert await _half_closed_request(_port(source), b"x\n") == b"x\n"
+                payload = bytes(range(256)) * 400
                 for _ in range(5):
-                    stream = await trio.open_tcp_stream("127.0.0.1", _port(source))
-                    await stream.send_all(b"x" * 100_000)
-                    await stream.send_eof()
-                    with trio.fail_after(10):
-                        while await stream.receive_some(65536):
-                            pass
-                    await stream.aclose()
+                    assert await _half_closed_request(_port(source), payload) == payload
                 # Still serving.
                 stream = await trio.open_tcp_stream("127.0.0.1", _port(source))
                 assert await _echo(stream, b"after\n") == b"after\n"

@@ -38,6 +38,14 @@ def format_error(
         shown = f"<{getattr(handler, '__qualname__', handler)}>"
     lines = tb if isinstance(tb, list) else traceback.format_tb(tb)
     summary = traceback.format_exception_only(etype, evalue)
+    if not lines and handler is None and fevent is not None:
+        # A failure reported by a component (a client's connect), not a handler's
+        # exception: its message says what failed, and no frame of the user's is
+        # involved.  One line: ``ERROR <error[client]> gaierror: cannot resolve ...``.
+        where = ",".join(map(str, getattr(fevent, "channels", ())))
+        return f"ERROR <{getattr(fevent, 'name', fevent)}[{where}]> " + "".join(
+            _cut(line) for line in summary
+        )
     parts = [
         f"ERROR {shown} ({fevent!r}) ({etype!r}): {short_repr(evalue)}\n",
         "Traceback (most recent call last):\n",

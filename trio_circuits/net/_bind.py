@@ -9,6 +9,8 @@ from typing import Any
 
 import trio
 
+from ._errors import unresolved
+
 __all__ = [
     "adopt_socket",
     "bind_socket",
@@ -153,14 +155,20 @@ def passive_address(
 
     Raises ``socket.gaierror`` for a name that does not resolve.
     """
-    return socket.getaddrinfo(host, port, family, kind, 0, socket.AI_PASSIVE)[0][4]
+    try:
+        return socket.getaddrinfo(host, port, family, kind, 0, socket.AI_PASSIVE)[0][4]
+    except socket.gaierror as exc:
+        raise unresolved(exc, host, port) from None
 
 
 async def resolve_passive(
     host: str, port: int, family: socket.AddressFamily, kind: socket.SocketKind
 ) -> Any:
     """:func:`passive_address` without blocking Trio (numeric hosts resolve at once)."""
-    infos = await trio.socket.getaddrinfo(host, port, family, kind, 0, socket.AI_PASSIVE)
+    try:
+        infos = await trio.socket.getaddrinfo(host, port, family, kind, 0, socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise unresolved(exc, host, port) from None
     return infos[0][4]
 
 

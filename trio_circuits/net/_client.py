@@ -18,12 +18,14 @@ from typing import Any
 import trio
 
 from ..core.components import BaseComponent
-from ..core.events import Event
+from ..core.events import Event, exception
 from ..core.flow import Intake, IOStatus, cascade_root
 from ..core.handlers import handler
+from ..core.values import Value
 from . import _tls
 from ._bind import check_options, check_port
 from ._connection import Connection
+from ._errors import named
 from ._settings import HIGH_WATER, Settings
 from ._streamed import StreamDriver
 from .events import (
@@ -85,6 +87,7 @@ class _StreamClient(BaseComponent):
         self._requests: deque[_Request] = deque()
         self._pending: list[bytes] = []  # written before a connection was made
         self._pending_size = 0
+        self._eof_pending = False  # send_eof() before the connection was made
         self._attempted = trio.Event()  # set as each connect attempt ends
         self._wakeup = trio.Event()
         self._stopping = False
@@ -164,9 +167,7 @@ class _StreamClient(BaseComponent):
             with trio.fail_after(self.connect_timeout):
                 stream = await self._open(host, port)
         except (OSError, trio.TooSlowError) as exc:
-            self.fire(unreachable(host, port, exc))  # circuits' order
-            self.fire(error(exc))
-            self._attempt_ended()
+            self._unreachable(host, port, named(exc, host, port, self.connect_timeout))
             return
         conn = Connection(stream, (host, port), self, self._settings, intake)
         if secure:
@@ -174,14 +175,15 @@ class _StreamClient(BaseComponent):
                 await self._handshake(conn, stream, host, tls)
             except (OSError, ValueError, trio.BrokenResourceError, trio.TooSlowError) as exc:
                 await trio.aclose_forcefully(stream)
-                self.fire(error(exc))
-                self.fire(unreachable(host, port, exc))
-                self._attempt_ended()
+                self._unreachable(host, port, exc, tls=True)
                 return
         self._conn = conn
         pending, self._pending, self._pending_size = self._pending, [], 0
         for data in pending:
             conn.write(data)
+        if self._eof_pending:
+            self._eof_pending = False
+            conn.send_eof()
         self._attempt_ended()
         try:
             self.fire(connected(*self._connected_args(host, port)))
@@ -189,6 +191,25 @@ class _StreamClient(BaseComponent):
         finally:
             self._conn = None
             self.fire(disconnected())
+
+    def _unreachable(self, host: Any, port: Any, exc: BaseException, tls: bool = False) -> None:
+        """A connect attempt failed: ``unreachable`` and ``error`` (in circuits' order;
+        ``error`` first for a TLS handshake), reported on stderr if nobody handles
+        either (SPEC 5.2: no failure is silent)."""
+        if tls:
+            first, second = self.fire(error(exc)), self.fire(unreachable(host, port, exc))
+        else:
+            first, second = self.fire(unreachable(host, port, exc)), self.fire(error(exc))
+        self._eof_pending = False
+        self._attempt_ended()
+
+        def report(_: Value) -> None:
+            if first.unhandled and second.unhandled:
+                root = self.root
+                # No traceback: the message says what failed; where it failed is ours.
+                root.fire(exception(type(exc), exc, [], handler=None, fevent=second.event))
+
+        second.on_done(report)
 
     async def _handshake(
         self, conn: Connection, stream: trio.SocketStream, host: Any, tls: dict[str, Any]
@@ -250,6 +271,8 @@ class _StreamClient(BaseComponent):
     def _on_send_eof(self) -> None:
         if self._conn is not None:
             self._conn.send_eof()
+        elif self._pending or self._requests:
+            self._eof_pending = True  # after what was written, once connected
 
     @handler("starttls")
     def _on_starttls(self, ca_certs: str | None = None, **tls: Any) -> None:

@@ -16,9 +16,11 @@ when nothing is queued, and queues the rest for the driver to send in order.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import struct
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol
 
@@ -40,6 +42,9 @@ READ_SIZE = 65536
 # into a reset.
 LINGER = 1.0
 LINGER_BYTES = 1 << 18
+
+# SO_LINGER on, zero seconds: close() sends a reset.
+_RESET = struct.pack("ii", 1, 0)
 
 Upgrade = Callable[[trio.abc.Stream], Awaitable[trio.abc.Stream]]
 
@@ -192,12 +197,18 @@ class Connection:
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Queue ``data`` for sending (never blocks, never drops).
 
-        Raises ``trio.ClosedResourceError`` once the connection is closing.
+        Raises ``trio.ClosedResourceError`` once the application has closed the
+        connection (or sent its EOF).  A connection that *failed* -- reset by its
+        peer, closed as too slow -- takes writes and drops them: its ``error`` has
+        reported it, and a handler writing to many connections (a broadcast) must not
+        stop at the one that just went away.
         """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"write() takes bytes, not {type(data).__name__}")
         state = self._state
         if not state.writable:
+            if self._errored:
+                return
             raise trio.ClosedResourceError(f"{self!r} is closed")
         if not data:
             return
@@ -246,8 +257,19 @@ class Connection:
         await self._backlog.hold()
 
     def _abort(self, reason: BaseException) -> None:
-        """Report ``reason`` (``error``) and close at once, dropping what is queued."""
+        """Report ``reason`` (``error``) and close at once, dropping what is queued.
+
+        The close is a reset: the kernel drops what it still holds for the peer too
+        (a peer that does not read would otherwise keep those buffers, and never see
+        the close behind the data).
+        """
         if self._failed(reason) and self._driver is not None:
+            stream = self.stream
+            if isinstance(stream, trio.SSLStream):
+                stream = stream.transport_stream
+            if isinstance(stream, trio.SocketStream):
+                with contextlib.suppress(OSError):
+                    stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
             self._driver.abort_requested(self)
 
     def send_eof(self) -> None:
@@ -295,7 +317,7 @@ class Connection:
     def close(self) -> None:
         """Close once everything queued has been sent (bounded by ``close_timeout``)."""
         state = self._state
-        if not state.writable:
+        if state.phase is Phase.CLOSING or state.phase is Phase.CLOSED:
             return
         state.request_close()
         self._output_progress()

@@ -20,7 +20,8 @@ def server_context(
 ) -> ssl.SSLContext | None:
     """A server-side context from circuits' arguments, or ``None`` without a certificate.
 
-    Raises ``FileNotFoundError`` for a missing file and ``ssl.SSLError`` for a bad one.
+    Raises ``FileNotFoundError`` for a missing file and ``ssl.SSLError`` for a bad one
+    (its message names the file: "cannot load certificate 'x.pem': not PEM").
     """
     if ssl_context is not None:
         if not isinstance(ssl_context, ssl.SSLContext):
@@ -33,8 +34,8 @@ def server_context(
     for path in (certfile, keyfile, ca_certs):
         if path is not None and not os.path.isfile(path):
             raise FileNotFoundError(f"TLS file not found: {path!r}")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca_certs)
-    context.load_cert_chain(certfile, keyfile)
+    context = _context(ssl.Purpose.CLIENT_AUTH, ca_certs)
+    _load_chain(context, certfile, keyfile)
     if cert_reqs is not None:
         context.verify_mode = ssl.VerifyMode(cert_reqs)
     return context
@@ -52,10 +53,40 @@ def client_context(
     for path in (ca_certs, certfile, keyfile):
         if path is not None and not os.path.isfile(path):
             raise FileNotFoundError(f"TLS file not found: {path!r}")
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_certs)
+    context = _context(ssl.Purpose.SERVER_AUTH, ca_certs)
     if certfile is not None:
-        context.load_cert_chain(certfile, keyfile)
+        _load_chain(context, certfile, keyfile)
     return context
+
+
+def _why(exc: ssl.SSLError) -> str:
+    text = str(exc)
+    if "PEM" in text or "NO_START_LINE" in text:
+        return "not PEM"
+    if "KEY_VALUES_MISMATCH" in text:
+        return "the key does not match the certificate"
+    return exc.reason.lower().replace("_", " ") if exc.reason else text
+
+
+def _context(purpose: ssl.Purpose, ca_certs: str | None) -> ssl.SSLContext:
+    """A default context, the CA file (if any) loaded: an error names the file."""
+    try:
+        return ssl.create_default_context(purpose, cafile=ca_certs)
+    except ssl.SSLError as exc:
+        raise ssl.SSLError(
+            ssl.SSL_ERROR_SSL, f"cannot load CA certificates {ca_certs!r}: {_why(exc)}"
+        ) from None
+
+
+def _load_chain(context: ssl.SSLContext, certfile: str, keyfile: str | None) -> None:
+    """``load_cert_chain``, with an error that names the file."""
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except ssl.SSLError as exc:
+        key = f" (key {keyfile!r})" if keyfile is not None else ""
+        raise ssl.SSLError(
+            ssl.SSL_ERROR_SSL, f"cannot load certificate {certfile!r}{key}: {_why(exc)}"
+        ) from None
 
 
 async def handshake(

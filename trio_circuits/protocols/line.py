@@ -9,7 +9,8 @@ fill the queue (everyone else's events wait behind them) and, if each line is
 answered, queue megabytes of output that nothing can hold back any more.  So
 :class:`Line` fires a read's lines in batches of :data:`BATCH`: the next batch is
 fired once the previous one has been dispatched, and once the connection's queued
-output is back under its bound (``Connection.congested``).  The batches belong to
+output is back under its bound (``Connection.congested``); while many connections
+have lines waiting, their batches share :data:`BUDGET` lines in the queue.  The batches belong to
 the read's cascade, so the connection reads nothing more until the last one has
 been handled (SPEC 5.1).
 
@@ -135,8 +136,12 @@ class more_lines(Event):
     """Line's own: fire the next batch of a read's lines (``more_lines(sock, line)``)."""
 
 
-#: Lines fired at once; the next batch waits until these are dispatched.
+#: Lines fired at once, at most; the next batch waits until these are dispatched.
 BATCH = 128
+#: Lines all of a Line's connections may have fired and not yet dispatched: while
+#: many connections flood it, each one's batches shrink (to 8 lines at least), so that
+#: a well-behaved connection's line waits behind a short queue.
+BUDGET = 1024
 
 
 class _Feed:
@@ -199,6 +204,7 @@ class Line(BaseComponent):
         self.getBuffer = getBuffer
         self.updateBuffer = updateBuffer
         self._feeds: dict[Any, _Feed] = {}
+        self._running = 0  # feeds with a ``more_lines`` on its way
         # Connections whose line was too long: read no further until they are gone.
         self._failed: set[Any] = set()
 
@@ -252,14 +258,14 @@ class Line(BaseComponent):
         """Fire the next batch of ``feed``'s pending lines, and ``more_lines`` if any remain."""
         pending = feed.pending
         fire = self.fire
-        count = 1 if feed.careful else BATCH
+        count = 1 if feed.careful else max(8, min(BATCH, BUDGET // (self._running + 1)))
         for _ in range(min(count, len(pending))):
             item = pending.popleft()
             value = fire(line(item) if sock is None else line(sock, item))
         if feed.careful:
             done = feed.last = trio.Event()
             value.on_complete(lambda _: done.set())
-        feed.running = bool(pending)
+        self._set_running(feed, bool(pending))
         if pending:
             fire(more_lines(sock, self))
 
@@ -273,7 +279,7 @@ class Line(BaseComponent):
         if getattr(sock, "congested", False):
             await sock.wait_drained()
         if not feed.pending:
-            feed.running = False  # dropped meanwhile (starttls, disconnect)
+            self._set_running(feed, False)  # dropped meanwhile (starttls)
             return
         self._next_batch(sock, feed)
 
@@ -285,7 +291,7 @@ class Line(BaseComponent):
 
     def _fail(self, sock: Any, exc: ValueError, channels: tuple[Hashable, ...]) -> None:
         """One ``error`` and a close, on the channels the read came from."""
-        self._feeds.pop(sock, None)
+        self._forget(sock)
         self._failed.add(sock)
         if sock is None:
             self.fire(error(exc), *channels)
@@ -302,8 +308,14 @@ class Line(BaseComponent):
     def _on_disconnected(self) -> None:
         self._forget(None)
 
+    def _set_running(self, feed: _Feed, running: bool) -> None:
+        if running != feed.running:
+            feed.running = running
+            self._running += 1 if running else -1
+
     def _forget(self, sock: Any) -> None:
         feed = self._feeds.pop(sock, None)
         if feed is not None:
             feed.pending.clear()
+            self._set_running(feed, False)
         self._failed.discard(sock)
