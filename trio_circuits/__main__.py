@@ -10,11 +10,15 @@ from ._bench import main as bench_main
 
 USAGE = """\
 usage: python -m trio_circuits bench [--n N] [--repeat R]
-       python -m trio_circuits serve MODULE:FACTORY [--workers N] [--reuse-port]"""
+       python -m trio_circuits serve MODULE:FACTORY [--workers N]
+                                         [--reuse-port | --shared-listener]"""
 
 
 def serve_main(args: list[str]) -> int:
-    """``serve MODULE:FACTORY [--workers N] [--reuse-port]``: see :func:`trio_circuits.run`."""
+    """``serve MODULE:FACTORY [--workers N] [--reuse-port | --shared-listener]``.
+
+    See :func:`trio_circuits.run`; with neither flag, ``reuse_port`` is its default.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m trio_circuits serve",
         description="Run the application that FACTORY builds (a function or a class "
@@ -22,10 +26,20 @@ def serve_main(args: list[str]) -> int:
     )
     parser.add_argument("factory", metavar="MODULE:FACTORY", help="e.g. myapp:make_app")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument(
+    listen = parser.add_mutually_exclusive_group()
+    listen.add_argument(
         "--reuse-port",
-        action="store_true",
-        help="one SO_REUSEPORT listener per worker instead of one shared listener",
+        action="store_const",
+        const=True,
+        dest="reuse_port",
+        help="one SO_REUSEPORT listener per worker (the default on Linux)",
+    )
+    listen.add_argument(
+        "--shared-listener",
+        action="store_const",
+        const=False,
+        dest="reuse_port",
+        help="one listener all workers accept from (the default elsewhere)",
     )
     options = parser.parse_args(args)
     if options.workers < 1:

@@ -1,4 +1,5 @@
-"""What the workers share: TCP, UNIX and UDP listeners, ``--reuse-port``, bridge nodes."""
+"""What the workers share: TCP, UNIX and UDP listeners, ``--reuse-port`` or
+``--shared-listener``, bridge nodes; how evenly bursts of connections are spread."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import socket
 from pathlib import Path
 
+import pytest
 import trio
 
 from trio_circuits.testing import RedisServer
@@ -40,7 +42,8 @@ async def test_tcp_tcp6_unix_and_udp_servers_in_one_tree_are_shared(tmp_path: Pa
         for stream, _ in (await one_stream_per_worker(sup.port, 2)).values():  # both serve
             await stream.aclose()
         assert (await exchange(sup.port, b"tcp\n"))[0] in (0, 1)  # echoed
-        tcp6 = re.search(r"listening: Echo6 tcp \[::1\]:(\d+) \(shared\)", sup.text)
+        # TCP listeners default to one SO_REUSEPORT socket per worker on Linux.
+        tcp6 = re.search(r"listening: Echo6 tcp \[::1\]:(\d+) \(SO_REUSEPORT\)", sup.text)
         assert tcp6 is not None
         with trio.fail_after(10):
             stream = await trio.open_tcp_stream("::1", int(tcp6.group(1)))
@@ -63,13 +66,49 @@ async def test_tcp_tcp6_unix_and_udp_servers_in_one_tree_are_shared(tmp_path: Pa
     assert not Path(path).exists()  # noqa: ASYNC240 - the supervisor removed its listener
 
 
-async def test_reuse_port_gives_each_worker_a_tcp_listener_of_its_own() -> None:
-    async with supervised("tests.multicore.apps:echo", "--workers", "2", "--reuse-port") as sup:
+@pytest.mark.parametrize(
+    ("flags", "kind"),
+    [
+        ((), "SO_REUSEPORT"),
+        (("--reuse-port",), "SO_REUSEPORT"),
+        (("--shared-listener",), "shared"),
+    ],
+    ids=["default", "reuse-port", "shared-listener"],
+)
+async def test_the_tcp_listeners_are_per_worker_or_shared_as_asked(
+    flags: tuple[str, ...], kind: str
+) -> None:
+    async with supervised("tests.multicore.apps:echo", "--workers", "2", *flags) as sup:
         await sup.line("2 workers ready")
-        assert re.search(r"listening: Echo tcp [\d.]+:\d+ \(SO_REUSEPORT\)", sup.text)
+        assert re.search(rf"listening: Echo tcp [\d.]+:\d+ \({kind}\)", sup.text)
         served = {(await exchange(sup.port, b"ping\n"))[0] for _ in range(40)}
         assert served == {0, 1}
         assert await sup.stop(signal.SIGINT) == 0
+
+
+async def _burst(port: int, count: int) -> list[int]:
+    """Open ``count`` connections at once, then read each one's greeting: the indexes."""
+    streams: list[trio.SocketStream] = []
+    try:
+        with trio.fail_after(20):
+            for _ in range(count):
+                streams.append(await trio.open_tcp_stream(HOST, port))
+            return [int((await receive_line(s)).split()[1]) for s in streams]
+    finally:
+        for stream in streams:
+            await stream.aclose()
+
+
+async def test_bursts_of_connections_are_spread_over_the_workers() -> None:
+    # All 100 connections are in the kernel's queues before either worker serves
+    # one: with one shared listener the first worker to wake took nearly all of them.
+    async with supervised("tests.multicore.apps:echo", "--workers", "2") as sup:
+        await sup.line("2 workers ready")
+        for _ in range(10):
+            indexes = await _burst(sup.port, 100)
+            share = indexes.count(0) / len(indexes)
+            assert 0.3 <= share <= 0.7, indexes
+        assert await sup.stop() == 0
 
 
 async def test_each_worker_is_a_bridge_node_of_its_own() -> None:

@@ -65,11 +65,11 @@ async def test_four_workers_share_one_port_for_a_thousand_connections() -> None:
         assert await supervisor.stop() == 0
 
 
-@pytest.mark.parametrize("listen", [(), ("--reuse-port",)], ids=["shared", "reuse-port"])
+@pytest.mark.parametrize("listen", [("--shared-listener",), ()], ids=["shared", "reuse-port"])
 async def test_a_killed_worker_loses_no_new_connection_and_is_replaced(
     listen: tuple[str, ...],
 ) -> None:
-    # With --reuse-port, the connections the kernel hashes to the dead worker's
+    # With SO_REUSEPORT (the default), the connections the kernel hashes to the dead worker's
     # listener wait there (the supervisor keeps it open) for the replacement.
     async with supervised(ECHO, "--workers", "2", *listen) as supervisor:
         await supervisor.line("2 workers ready")

@@ -12,6 +12,7 @@ SIGHUP, and copies their output to its own with each worker's index.  See the
 
 from __future__ import annotations
 
+import socket
 import sys
 
 import trio
@@ -44,7 +45,17 @@ def worker_count() -> int | None:
     return _identity.count
 
 
-def run(root: Manager | Factory | str, workers: int = 1, *, reuse_port: bool = False) -> None:
+def default_reuse_port(reuse_port: bool | None) -> bool:
+    """``reuse_port`` as :func:`run` reads it: ``None`` is ``True`` on Linux only."""
+    if reuse_port is None:
+        # Elsewhere (the BSDs, macOS) the last socket bound takes every connection.
+        return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+    return reuse_port
+
+
+def run(
+    root: Manager | Factory | str, workers: int = 1, *, reuse_port: bool | None = None
+) -> None:
     """Run an application until it stops: the blocking entry point for scripts.
 
     Args:
@@ -55,10 +66,13 @@ def run(root: Manager | Factory | str, workers: int = 1, *, reuse_port: bool = F
             :func:`trio_circuits.core.run` (a factory is called here first).  ``N > 1``
             runs N worker processes, each with its own tree from the factory, sharing
             the listening sockets of the tree's servers, supervised by this process.
-        reuse_port: with workers, give each worker a TCP listener of its own bound
-            with ``SO_REUSEPORT`` (the kernel spreads the connections) instead of one
-            listener they all accept from.  UDP servers always get one
-            ``SO_REUSEPORT`` socket per worker.
+        reuse_port: with workers, whether each worker gets a TCP listener of its own
+            bound with ``SO_REUSEPORT`` (the kernel spreads the connections evenly)
+            or all accept from one shared listener (a burst of connections goes
+            mostly to whichever worker wakes first).  ``None``, the default, means
+            ``SO_REUSEPORT`` on Linux, where the kernel balances such sockets, and
+            the shared listener elsewhere.  UNIX servers always share one
+            listener; UDP servers always get one ``SO_REUSEPORT`` socket per worker.
 
     With workers, the factory is also called once here, to learn the servers and
     bind their sockets (that tree never runs: keep the factory free of other side
@@ -98,7 +112,7 @@ def run(root: Manager | Factory | str, workers: int = 1, *, reuse_port: bool = F
     ref = reference(root)
     template = build(load(ref) if isinstance(root, str) else root)
     try:
-        listeners = Listeners(template, workers, reuse_port)
+        listeners = Listeners(template, workers, default_reuse_port(reuse_port))
     except OSError as exc:
         raise SystemExit(f"could not start: {exc}") from exc
     stop_timeout = 2 * template.close_timeout + template.handler_grace + 1.0
