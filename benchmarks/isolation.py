@@ -16,7 +16,7 @@ prints what the server reported (queue length, RSS):
   is dropped.
 * ``stuck``: 200 peers each send 1 MiB to an echo server, half-close and never read;
   how long until the server has released them all (``--send-timeout``, 2 s here).
-* ``workers``: an echo server with ``workers=2`` on one shared listener; ten bursts
+* ``workers``: an echo server with ``workers=2`` (the default listeners); ten bursts
   of 100 connections; each worker's share of each burst.
 """
 
