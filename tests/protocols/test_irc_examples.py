@@ -7,6 +7,7 @@ and ``examples/ircclient.py`` talk to ``examples/ircd.py``.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -212,3 +213,56 @@ def test_ircclient_example_reads_commands_from_stdin() -> None:
         assert client.returncode == 0, err
         assert "Joined #circuits" in out
         peer.connection.quit()
+
+
+def _registered(port: int, nick: str, rcvbuf: int | None = None) -> socket.socket:
+    """A raw client registered as ``nick`` and joined to ``#room``."""
+    sock = socket.socket()
+    if rcvbuf is not None:  # before connecting, so the window stays small
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\nJOIN #room\r\n".encode())
+    return sock
+
+
+def _read_until(sock: socket.socket, marker: bytes, got: bytearray) -> None:
+    """Read into ``got`` until it holds ``marker`` (the socket's timeout bounds each read)."""
+    while marker not in got:
+        data = sock.recv(65536)
+        assert data, f"closed before {marker!r}"
+        got += data
+
+
+def test_a_member_that_never_reads_does_not_slow_the_others_down() -> None:
+    with ircd() as port:
+        silent = _registered(port, "silent", rcvbuf=4096)
+        alice = _registered(port, "alice")
+        bob = _registered(port, "bob")
+        with silent, alice, bob:
+            _read_until(alice, b" 366 alice ", bytearray())  # end of NAMES: joined
+            _read_until(bob, b" 366 bob ", bytearray())
+            text = "." * 400
+            worst = 0.0
+            dropped = False
+            deadline = time.monotonic() + 60
+            # 3,000 lines of ~450 bytes: more than the server lets queue for the
+            # silent member (max_buffered 1 MiB) and the kernel's buffers hold.
+            for i in range(3000):
+                assert time.monotonic() < deadline
+                started = time.monotonic()
+                alice.sendall(f"PRIVMSG #room :{i} {text}\r\n".encode())
+                got = bytearray()
+                _read_until(bob, f":{i} {text}\r\n".encode(), got)
+                worst = max(worst, time.monotonic() - started)
+                if b":silent!" in got and b" QUIT " in got:
+                    dropped = True
+                    break
+            # The silent member was dropped as too slow, and the others were told.
+            got = bytearray()
+            bob.sendall(b"PING :end\r\n")
+            _read_until(bob, b"PONG", got)
+            alice.sendall(b"PRIVMSG #room :after\r\n")
+            _read_until(bob, b"PRIVMSG #room after\r\n", got)
+    assert dropped, f"the silent member was not dropped after {i + 1} lines"
+    assert worst < 1.0, worst
